@@ -1,0 +1,85 @@
+/*
+ * 00_catalog.sql
+ *	  The ledger catalog of the govledger extension: logs, ledger tables,
+ *	  entries and the queue of entries not yet sealed.
+ *
+ * Entries and the unsealed queue are written by the insert trigger in C
+ * with direct heap and index inserts, so none of these tables carries
+ * foreign keys or triggers that a row-level insert would have to fire.
+ */
+\echo Use "CREATE EXTENSION govledger" to load this file. \quit
+
+DO $$
+BEGIN
+	IF pg_catalog.current_setting('server_encoding') <> 'UTF8' THEN
+		RAISE EXCEPTION 'govledger requires a UTF8 database, this one is %',
+			pg_catalog.current_setting('server_encoding')
+			USING ERRCODE = '55000',
+				HINT = 'Create the database with ENCODING ''UTF8''.';
+	END IF;
+END
+$$;
+
+CREATE TABLE govledger.log (
+	log_id		int PRIMARY KEY,
+	name		text NOT NULL UNIQUE,
+	hash_alg	text NOT NULL DEFAULT 'sha256'
+				CHECK (hash_alg IN ('sha256', 'sm3')),
+	sig_alg		text NOT NULL DEFAULT 'ed25519'
+				CHECK (sig_alg IN ('ed25519', 'ecdsa-p256', 'sm2')),
+	public_key	bytea,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE govledger.log IS
+	'Logs: each ledger table belongs to one log, whose hash algorithm computes its leaves and whose key signs its checkpoints';
+
+INSERT INTO govledger.log (log_id, name, hash_alg, sig_alg)
+	VALUES (1, 'main', 'sha256', 'ed25519');
+
+CREATE SEQUENCE govledger.log_id_seq START 2 OWNED BY govledger.log.log_id;
+COMMENT ON SEQUENCE govledger.log_id_seq IS
+	'Identifiers of logs created with govledger.create_log';
+
+CREATE TABLE govledger.ledger (
+	ledger_id	int PRIMARY KEY,
+	relid		oid UNIQUE,
+	name		text NOT NULL,
+	log_id		int NOT NULL REFERENCES govledger.log (log_id),
+	protected_at timestamptz NOT NULL,
+	dropped_at	timestamptz
+);
+COMMENT ON TABLE govledger.ledger IS
+	'Ledger tables: relid is NULL once the table was dropped through govledger.drop_ledger; name is the qualified name hashed into every entry';
+
+CREATE SEQUENCE govledger.ledger_id_seq OWNED BY govledger.ledger.ledger_id;
+COMMENT ON SEQUENCE govledger.ledger_id_seq IS
+	'Identifiers of ledger tables';
+
+CREATE SEQUENCE govledger.entry_id_seq CACHE 64;
+COMMENT ON SEQUENCE govledger.entry_id_seq IS
+	'Entry identifiers; each backend takes them in blocks, so ids are unique but not in commit order';
+
+CREATE TABLE govledger.entry (
+	entry_id	bigint PRIMARY KEY,
+	ledger_id	int NOT NULL,
+	log_id		int NOT NULL,
+	recorded_at	timestamptz NOT NULL,
+	db_role		text NOT NULL,
+	subject		text,
+	leaf_hash	bytea NOT NULL
+);
+COMMENT ON TABLE govledger.entry IS
+	'One row per inserted ledger row: who inserted it and when, and the leaf hash H(0x00 || canonical bytes) computed at insert';
+
+CREATE TABLE govledger.unsealed (
+	entry_id	bigint NOT NULL,
+	log_id		int NOT NULL,
+	leaf_hash	bytea NOT NULL
+);
+COMMENT ON TABLE govledger.unsealed IS
+	'Queue of entries not yet sealed into their log, appended by the insert trigger; the sealer removes what it seals with DELETE ... RETURNING, so late commits are never skipped. leaf_hash is the leaf as computed at insert, the witness verify uses to tell an altered stored leaf from a changed row';
+
+REVOKE ALL ON govledger.log, govledger.ledger, govledger.entry,
+	govledger.unsealed FROM PUBLIC;
+GRANT SELECT ON govledger.log, govledger.ledger, govledger.entry
+	TO PUBLIC;

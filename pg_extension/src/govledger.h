@@ -1,0 +1,213 @@
+/*-------------------------------------------------------------------------
+ *
+ * govledger.h
+ *	  Declarations shared by the C files of the govledger extension:
+ *	  ledger metadata cache, canonical encoding, entry recording, direct
+ *	  catalog writes and verification checks.
+ *
+ * Copyright (c) 2026, govledger contributors
+ *
+ * IDENTIFICATION
+ *	  pg_extension/src/govledger.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOVLEDGER_H
+#define GOVLEDGER_H
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "nodes/pg_list.h"
+#include "lib/stringinfo.h"
+#include "utils/relcache.h"
+#include "utils/snapshot.h"
+#include "utils/timestamp.h"
+
+#include "common/hash.h"
+
+/* Version of the canonical encoding, the "v" member of every object */
+#define GOV_CANONICAL_VERSION	1
+
+/* Name of the column protect() adds to a ledger table */
+#define GOV_ENTRY_COLUMN		"ledger_entry_id"
+
+/* Trigger names; the insert trigger sorts after ordinary names */
+#define GOV_TRIGGER_INSERT		"zz_govledger_insert"
+#define GOV_TRIGGER_MODIFY		"zz_govledger_append_only"
+#define GOV_TRIGGER_TRUNCATE	"zz_govledger_no_truncate"
+
+/* How one column type is encoded; see docs/canonical-encoding.md */
+typedef enum GovTypeKind
+{
+	GOV_T_INT2,
+	GOV_T_INT4,
+	GOV_T_INT8,
+	GOV_T_NUMERIC,
+	GOV_T_FLOAT4,
+	GOV_T_FLOAT8,
+	GOV_T_BOOL,
+	GOV_T_TEXT,					/* text, varchar, bpchar */
+	GOV_T_UUID,
+	GOV_T_DATE,
+	GOV_T_TIMESTAMP,
+	GOV_T_TIMESTAMPTZ,
+	GOV_T_INTERVAL,
+	GOV_T_BYTEA,
+	GOV_T_JSONB
+} GovTypeKind;
+
+/* Encoding of one column, resolved once per ledger and backend */
+typedef struct GovColumn
+{
+	AttrNumber	attnum;			/* column number in the table */
+	GovTypeKind kind;			/* scalar kind, or element kind of array */
+	bool		is_array;		/* one-dimensional array of kind */
+	int16		elmlen;			/* element storage, arrays only */
+	bool		elmbyval;
+	char		elmalign;
+	Oid			elmtype;		/* element type, arrays only */
+	char	   *key;			/* "name": already JCS-escaped, with colon */
+	int			keylen;
+	char	   *name;			/* plain column name, for messages */
+} GovColumn;
+
+/* Everything the insert path needs about one ledger table */
+typedef struct GovLedger
+{
+	Oid			relid;			/* hash key: the ledger table */
+	bool		valid;			/* false once invalidated */
+	int32		ledger_id;
+	int32		log_id;
+	char	   *name;			/* registered name */
+	char	   *name_json;		/* registered name, JCS-escaped and quoted */
+	GlHash	   *hash;			/* the log's hash algorithm */
+	AttrNumber	entry_attnum;	/* attnum of ledger_entry_id */
+	int			ncolumns;		/* encoded columns, in key order */
+	GovColumn  *columns;
+} GovLedger;
+
+/* Principal and time bound into an entry */
+typedef struct GovEntryMeta
+{
+	int64		entry_id;
+	TimestampTz recorded_at;
+	const char *db_role;
+	const char *subject;		/* NULL when none */
+} GovEntryMeta;
+
+/* OIDs of the extension's own relations, looked up once per backend */
+typedef struct GovCatalog
+{
+	Oid			nsp;
+	Oid			log;
+	Oid			ledger;
+	Oid			ledger_seq;
+	Oid			entry;
+	Oid			entry_pkey;
+	Oid			entry_seq;
+	Oid			unsealed;
+	Oid			ddl_event;
+} GovCatalog;
+
+/* Column numbers of the catalog tables created by sql/00_catalog.sql */
+#define Anum_gov_log_log_id			1
+#define Anum_gov_log_name			2
+#define Anum_gov_log_hash_alg		3
+#define Natts_gov_log				6
+
+#define Anum_gov_ledger_ledger_id	1
+#define Anum_gov_ledger_relid		2
+#define Anum_gov_ledger_name		3
+#define Anum_gov_ledger_log_id		4
+#define Anum_gov_ledger_protected_at 5
+#define Anum_gov_ledger_dropped_at	6
+#define Natts_gov_ledger			6
+
+#define Anum_gov_entry_entry_id		1
+#define Anum_gov_entry_ledger_id	2
+#define Anum_gov_entry_log_id		3
+#define Anum_gov_entry_recorded_at	4
+#define Anum_gov_entry_db_role		5
+#define Anum_gov_entry_subject		6
+#define Anum_gov_entry_leaf_hash	7
+#define Natts_gov_entry				7
+
+#define Anum_gov_unsealed_entry_id	1
+#define Anum_gov_unsealed_log_id	2
+#define Anum_gov_unsealed_leaf_hash	3
+#define Natts_gov_unsealed			3
+
+/* ledger_cache.c */
+extern const GovCatalog *GovGetCatalog(void);
+extern GovLedger *GovLookupLedger(Oid relid, bool missing_ok);
+extern GlHash *GovGetHash(const char *alg);
+extern void GovCacheInit(void);
+extern bool GovTypeSupported(Oid typid, GovTypeKind *kind, bool *is_array,
+							 Oid *elmtype);
+
+/* canonical.c */
+extern void GovJsonString(StringInfo out, const char *s, int len);
+extern int	GovUtf16Compare(const char *a, int alen, const char *b, int blen);
+extern void GovEncodeRow(StringInfo out, GovLedger *ledger,
+						 const GovEntryMeta *meta, TupleDesc desc,
+						 Datum *values, bool *nulls);
+
+/* entry.c */
+extern const char *GovCurrentRole(void);
+extern const char *GovCurrentSubject(void);
+extern int64 GovRecordEntry(GovLedger *ledger, TupleDesc desc,
+							Datum *values, bool *nulls);
+extern void GovLeafHash(GovLedger *ledger, const char *data, int len,
+						uint8 *out);
+
+/* catalog_write.c */
+extern void GovInsertTuple(Relation rel, HeapTuple tup);
+extern void GovUpdateTuple(Relation rel, ItemPointer otid, HeapTuple tup);
+
+/* An entry as read back from govledger.entry */
+typedef struct GovEntryRow
+{
+	int64		entry_id;
+	int32		ledger_id;
+	int32		log_id;
+	TimestampTz recorded_at;
+	char	   *db_role;
+	char	   *subject;		/* NULL when none */
+	bytea	   *leaf;			/* stored leaf hash, detoasted */
+} GovEntryRow;
+
+/* inspect.c */
+extern void GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e);
+extern bool GovFetchEntry(Relation entryrel, int64 entry_id, Snapshot snap,
+						  GovEntryRow *e);
+extern Oid	GovEntryIndexOf(Relation rel, AttrNumber attnum);
+extern void GovComputeLeaf(GovLedger *ledger, const GovEntryRow *e,
+						   TupleDesc desc, Datum *values, bool *nulls,
+						   StringInfo buf, uint8 *leaf);
+
+/* ddl.c */
+extern bool GovDdlPermitted(Oid relid);
+extern int64 GovRecordDdlEvent(const char *event, const char *target,
+							   const char *detail, const char *reason);
+
+/* verify.c */
+typedef struct GovCheckResult
+{
+	Oid			ledger;			/* InvalidOid for log-wide checks */
+	const char *check_name;
+	int64		checked;
+	int64		failed;
+	char	   *first_failure;	/* NULL when none */
+} GovCheckResult;
+
+/*
+ * A group of checks run by verify() after the per-ledger row checks (for
+ * example the tree and block checks of sealing).  relid is the table
+ * verify() was asked about, or InvalidOid for all; the function appends
+ * palloc'd GovCheckResult items to *results.
+ */
+typedef void (*GovVerifyFn) (Oid relid, List **results);
+
+extern void GovVerifyRegister(GovVerifyFn fn);
+
+#endif							/* GOVLEDGER_H */

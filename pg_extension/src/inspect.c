@@ -1,0 +1,243 @@
+/*-------------------------------------------------------------------------
+ *
+ * inspect.c
+ *	  govledger.canonical() and govledger.leaf_hash(): the canonical
+ *	  bytes and the leaf hash of one ledger row as stored now, and the
+ *	  entry lookups they share with verify.c.
+ *
+ * A row is found through the unique index on ledger_entry_id that
+ * protect() creates (a heap scan when that index is gone), its entry
+ * through govledger.entry's primary key.  The metadata bound into the
+ * encoding (time, role, subject) comes from the entry; the ledger name
+ * from the ledger's registration.
+ *
+ * Copyright (c) 2026, govledger contributors
+ *
+ * IDENTIFICATION
+ *	  pg_extension/src/inspect.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/pg_index.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "govledger.h"
+
+/*
+ * GovEntryFromTuple
+ *		Decode a govledger.entry tuple into e; strings and the leaf are
+ *		palloc'd in the current memory context.
+ */
+void
+GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e)
+{
+	Datum		v[Natts_gov_entry];
+	bool		n[Natts_gov_entry];
+
+	heap_deform_tuple(tup, desc, v, n);
+	e->entry_id = DatumGetInt64(v[Anum_gov_entry_entry_id - 1]);
+	e->ledger_id = DatumGetInt32(v[Anum_gov_entry_ledger_id - 1]);
+	e->log_id = DatumGetInt32(v[Anum_gov_entry_log_id - 1]);
+	e->recorded_at = DatumGetTimestampTz(v[Anum_gov_entry_recorded_at - 1]);
+	e->db_role = n[Anum_gov_entry_db_role - 1] ? pstrdup("") :
+		TextDatumGetCString(v[Anum_gov_entry_db_role - 1]);
+	e->subject = n[Anum_gov_entry_subject - 1] ? NULL :
+		TextDatumGetCString(v[Anum_gov_entry_subject - 1]);
+	e->leaf = n[Anum_gov_entry_leaf_hash - 1] ? NULL :
+		DatumGetByteaPCopy(v[Anum_gov_entry_leaf_hash - 1]);
+}
+
+/*
+ * GovFetchEntry
+ *		Read entry entry_id through the primary key of govledger.entry
+ *		(entryrel, opened by the caller).  Returns false when there is
+ *		none visible to snap.
+ */
+bool
+GovFetchEntry(Relation entryrel, int64 entry_id, Snapshot snap,
+			  GovEntryRow *e)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&key, Anum_gov_entry_entry_id, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum(entry_id));
+	scan = systable_beginscan(entryrel, GovGetCatalog()->entry_pkey, true,
+							  snap, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		GovEntryFromTuple(tup, RelationGetDescr(entryrel), e);
+		found = true;
+	}
+	systable_endscan(scan);
+	return found;
+}
+
+/*
+ * GovEntryIndexOf
+ *		A valid unique btree index of rel whose only key is column attnum,
+ *		or InvalidOid.
+ */
+Oid
+GovEntryIndexOf(Relation rel, AttrNumber attnum)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID,
+										  ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index idx;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		idx = (Form_pg_index) GETSTRUCT(tup);
+		if (idx->indisunique && idx->indisvalid && idx->indnkeyatts == 1 &&
+			idx->indkey.values[0] == attnum &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(tup, Anum_pg_index_indexprs, NULL))
+			result = idx->indexrelid;
+		ReleaseSysCache(tup);
+		if (OidIsValid(result))
+			break;
+	}
+	list_free(indexes);
+	return result;
+}
+
+/*
+ * GovComputeLeaf
+ *		Encode the row desc/values/nulls of ledger with the metadata of
+ *		entry e into buf (reset first) and hash it into leaf.
+ */
+void
+GovComputeLeaf(GovLedger *ledger, const GovEntryRow *e, TupleDesc desc,
+			   Datum *values, bool *nulls, StringInfo buf, uint8 *leaf)
+{
+	GovEntryMeta meta;
+
+	meta.entry_id = e->entry_id;
+	meta.recorded_at = e->recorded_at;
+	meta.db_role = e->db_role;
+	meta.subject = e->subject;
+	resetStringInfo(buf);
+	GovEncodeRow(buf, ledger, &meta, desc, values, nulls);
+	if (leaf)
+		GovLeafHash(ledger, buf->data, buf->len, leaf);
+}
+
+/*
+ * Encode the row of tbl with entry id entry_id into buf; the common part
+ * of canonical() and leaf_hash().  Returns the ledger.
+ */
+static GovLedger *
+encode_entry(FunctionCallInfo fcinfo, StringInfo buf)
+{
+	Oid			relid;
+	int64		entry_id;
+	GovLedger  *ledger;
+	Relation	rel;
+	Relation	entryrel;
+	Oid			idx;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	GovEntryRow e;
+	Snapshot	snap = GetActiveSnapshot();
+	Datum	   *values;
+	bool	   *nulls;
+	TupleDesc	desc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("entry id must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	entry_id = PG_GETARG_INT64(1);
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	ledger = GovLookupLedger(relid, false);
+
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	idx = GovEntryIndexOf(rel, ledger->entry_attnum);
+	ScanKeyInit(&key, ledger->entry_attnum, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum(entry_id));
+	scan = systable_beginscan(rel, idx, OidIsValid(idx), snap, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("ledger table \"%s\" has no row with entry id " INT64_FORMAT,
+						ledger->name, entry_id)));
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(tup, desc, values, nulls);
+
+	entryrel = table_open(GovGetCatalog()->entry, AccessShareLock);
+	if (!GovFetchEntry(entryrel, entry_id, snap, &e))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("entry " INT64_FORMAT " of ledger table \"%s\" does not exist",
+						entry_id, ledger->name)));
+	GovComputeLeaf(ledger, &e, desc, values, nulls, buf, NULL);
+	table_close(entryrel, AccessShareLock);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return ledger;
+}
+
+/* SQL function: govledger.canonical(tbl regclass, entry_id bigint) returns text */
+PG_FUNCTION_INFO_V1(govledger_canonical);
+
+Datum
+govledger_canonical(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	encode_entry(fcinfo, &buf);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+/* SQL function: govledger.leaf_hash(tbl regclass, entry_id bigint) returns bytea */
+PG_FUNCTION_INFO_V1(govledger_leaf_hash);
+
+Datum
+govledger_leaf_hash(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+	GovLedger  *ledger;
+	bytea	   *result;
+
+	initStringInfo(&buf);
+	ledger = encode_entry(fcinfo, &buf);
+	result = palloc(VARHDRSZ + ledger->hash->size);
+	SET_VARSIZE(result, VARHDRSZ + ledger->hash->size);
+	GovLeafHash(ledger, buf.data, buf.len, (uint8 *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
+}
