@@ -45,13 +45,10 @@ COMMENT ON ROLE govledger_gateway IS
 COMMENT ON ROLE eservices_owner IS
 	'owns the e-services tables, views and SECURITY DEFINER functions; cannot log in';
 
--- the owner may create the objects; protect() itself runs as the loader
-DO $owner$
-BEGIN
-	EXECUTE format('GRANT CREATE ON DATABASE %I TO eservices_owner',
-				   current_database());
-END
-$owner$;
+-- The loader (a superuser) creates every object; sql/89_owner.sql then
+-- hands them to eservices_owner.  The owner's SECURITY DEFINER functions
+-- call the govledger functions (receipt, checkpoint, verify_signature ...).
+GRANT USAGE ON SCHEMA govledger TO eservices_owner;
 
 CREATE SCHEMA IF NOT EXISTS app AUTHORIZATION eservices_owner;
 CREATE SCHEMA IF NOT EXISTS api AUTHORIZATION eservices_owner;
@@ -64,10 +61,8 @@ COMMENT ON SCHEMA app IS 'e-services tables (ledger tables hold commitments and 
 COMMENT ON SCHEMA api IS 'functions the HTTP gateway calls; text/json in, json out';
 COMMENT ON SCHEMA report IS 'aggregate views for reporting tools; the only objects the reporter role can read';
 
--- nobody but the owner creates objects in these schemas, and functions are
--- not executable by PUBLIC unless granted one by one
+-- nobody but the owner creates objects in these schemas
 REVOKE ALL ON SCHEMA app, api, report FROM PUBLIC;
 GRANT USAGE ON SCHEMA app TO citizen, officer, agency;
 GRANT USAGE ON SCHEMA api TO citizen, officer, agency, reporter, anonymous;
 GRANT USAGE ON SCHEMA report TO reporter;
-ALTER DEFAULT PRIVILEGES FOR ROLE eservices_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;

@@ -16,8 +16,6 @@
 
 SET client_min_messages = warning;
 
-SET ROLE eservices_owner;
-
 CREATE OR REPLACE FUNCTION app.uscc_check_char(code text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -156,4 +154,3 @@ GRANT EXECUTE ON FUNCTION app.uscc_check_char(text), app.org_code_check_char(tex
 	app.ric_birth_date(text)
 	TO PUBLIC;
 
-RESET ROLE;

@@ -12,8 +12,6 @@
 
 SET client_min_messages = warning;
 
-SET ROLE eservices_owner;
-
 CREATE TABLE IF NOT EXISTS app.district (
 	district_code text PRIMARY KEY CHECK (district_code ~ '^[0-9]{6}$'),
 	name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200)
@@ -121,7 +119,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION app.new_salt() IS '32 bytes from gen_random_uuid() (strong random source)';
 
-RESET ROLE;
 
 -- Make a table a ledger once: ownership and row-level security are set
 -- before protect(), since a ledger table cannot be altered afterwards.

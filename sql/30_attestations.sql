@@ -18,8 +18,6 @@
 
 SET client_min_messages = warning;
 
-SET ROLE eservices_owner;
-
 CREATE TABLE IF NOT EXISTS app.attestation (
 	attestation_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	agency_code text NOT NULL,
@@ -179,7 +177,6 @@ $$;
 COMMENT ON FUNCTION app.attestation_problem(bigint, timestamptz) IS
 	'NULL if the attestation is valid and neither revoked nor suspended at that time; otherwise the reason';
 
-RESET ROLE;
 
 ALTER TABLE app.attestation_payload ENABLE ROW LEVEL SECURITY;
 DO $ledgers$

@@ -11,8 +11,6 @@
 
 SET client_min_messages = warning;
 
-SET ROLE eservices_owner;
-
 CREATE TABLE IF NOT EXISTS app.service (
 	service_code text PRIMARY KEY CHECK (service_code ~ '^[a-z][a-z0-9_]{1,63}$'),
 	name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
@@ -127,7 +125,6 @@ CREATE INDEX IF NOT EXISTS application_event_app_idx ON app.application_event (a
 CREATE INDEX IF NOT EXISTS access_log_person_idx ON app.access_log (person_id, accessed_at);
 CREATE INDEX IF NOT EXISTS counter_visit_day_idx ON app.counter_visit (visited_at);
 
-RESET ROLE;
 
 ALTER TABLE app.service ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app.service_requirement ENABLE ROW LEVEL SECURITY;

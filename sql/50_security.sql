@@ -17,8 +17,6 @@
 
 SET client_min_messages = warning;
 
-SET ROLE eservices_owner;
-
 CREATE OR REPLACE FUNCTION app.claims()
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -100,7 +98,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION app.application_visible(bigint) IS 'whether the caller may see that application: its applicant, or an officer of its district';
 
-RESET ROLE;
 
 GRANT EXECUTE ON FUNCTION app.claims(), app.claim(text), app.request_role(),
 	app.current_person_id(), app.current_officer_id(), app.current_district(),

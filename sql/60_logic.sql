@@ -10,8 +10,6 @@
 
 SET client_min_messages = warning;
 
-SET ROLE eservices_owner;
-
 -- Parse a request body: a JSON object with only the allowed keys.
 CREATE OR REPLACE FUNCTION app.parse_object(body text, allowed text[],
 											what text DEFAULT 'request body')
@@ -419,4 +417,3 @@ COMMENT ON FUNCTION app.issue_licence(bigint, timestamptz) IS
 
 GRANT EXECUTE ON FUNCTION app.visible_receipt(regclass, bigint) TO citizen, officer, agency;
 
-RESET ROLE;

@@ -14,8 +14,6 @@
 
 SET client_min_messages = warning;
 
-SET ROLE eservices_owner;
-
 -- the log key, or NULL before the log has one
 CREATE OR REPLACE FUNCTION app.log_key()
 RETURNS text
@@ -475,7 +473,8 @@ COMMENT ON FUNCTION api.attest(text) IS
 	'POST /attestations: an agency records a signed attestation; rejected (400) unless its signature verifies';
 
 -- POST /revocations  body: {"key_id", "payload", "signature"}
--- payload: {"type": "revocation", "v": 1, "agency", "attestation_id",
+-- payload: {"type": "revocation", "v": 1, "agency", "attestation_sha256"
+--   (hex SHA-256 of the attestation's payload),
 --   "action": "revoke"|"suspend", "reason", "effective_at",
 --   "effective_until"?, "nonce"}
 CREATE OR REPLACE FUNCTION api.revoke(body text)
@@ -497,7 +496,7 @@ BEGIN
 		RAISE EXCEPTION 'the token names no registered agency' USING ERRCODE = '42501';
 	END IF;
 	sig := app.decode_signature(app.field(j, 'signature', 200));
-	p := app.parse_object(payload, ARRAY['type', 'v', 'agency', 'attestation_id',
+	p := app.parse_object(payload, ARRAY['type', 'v', 'agency', 'attestation_sha256',
 		'action', 'reason', 'effective_at', 'effective_until', 'nonce'], 'payload');
 	IF p ->> 'type' IS DISTINCT FROM 'revocation' OR p -> 'v' IS DISTINCT FROM '1' THEN
 		RAISE EXCEPTION 'payload must have "type": "revocation" and "v": 1'
@@ -511,14 +510,14 @@ BEGIN
 		RAISE EXCEPTION 'payload nonce must be 16 to 128 characters [A-Za-z0-9_-]'
 			USING ERRCODE = '22023';
 	END IF;
-	IF jsonb_typeof(p -> 'attestation_id') IS DISTINCT FROM 'number'
-	   OR (p ->> 'attestation_id') !~ '^[1-9][0-9]{0,17}$' THEN
-		RAISE EXCEPTION 'payload attestation_id must be a positive integer'
+	IF app.field(p, 'attestation_sha256', 64) !~ '^[0-9a-f]{64}$' THEN
+		RAISE EXCEPTION 'payload attestation_sha256 must be 64 lower-case hex digits'
 			USING ERRCODE = '22023';
 	END IF;
-	att := (p ->> 'attestation_id')::bigint;
-	IF NOT EXISTS (SELECT 1 FROM app.attestation
-				   WHERE attestation_id = att AND agency_code = ag) THEN
+	SELECT attestation_id INTO att FROM app.attestation
+	WHERE agency_code = ag
+	  AND payload_sha256 = decode(p ->> 'attestation_sha256', 'hex');
+	IF att IS NULL THEN
 		RAISE EXCEPTION 'no such attestation of agency %', ag USING ERRCODE = 'P0002';
 	END IF;
 	IF app.field(p, 'action', 16) NOT IN ('revoke', 'suspend') THEN
@@ -792,7 +791,6 @@ $$;
 COMMENT ON FUNCTION api.consistency_proof(text, text) IS
 	'GET /public/consistency?old=&new=: consistency proof between two tree sizes of the main log (new defaults to the latest)';
 
-RESET ROLE;
 
 -- who may call what
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
