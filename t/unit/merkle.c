@@ -157,7 +157,7 @@ vector_tests(json_t *vec)
 	hexlist(json_object_get(vec, "leaf_hashes_hex"), &vleaves[0][0]);
 	for (sz = 0; sz <= 8; sz++)
 	{
-		char		key[4];
+		char		key[16];
 		char		hex[65];
 
 		snprintf(key, sizeof(key), "%d", sz);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int	tap_run = 0;
 static int	tap_failed = 0;
@@ -115,9 +116,8 @@ tap_done(void)
 
 /*
  * Path of vector file 'name': $GOVLEDGER_VECTORS/name, else
- * $GOVLEDGER_ROOT/t/fixtures/vectors/name, else relative to the test
- * executable (build/unit/x.t -> ../../t/fixtures/vectors).  Returns a
- * static buffer.
+ * $GOVLEDGER_ROOT/t/fixtures/vectors/name, else t/fixtures/vectors
+ * found by walking up from the test executable.  Returns a static buffer.
  */
 static inline const char *
 tap_vector_path(const char *argv0, const char *name)
@@ -132,11 +132,20 @@ tap_vector_path(const char *argv0, const char *name)
 		snprintf(path, sizeof(path), "%s/t/fixtures/vectors/%s", root, name);
 	else
 	{
+		/* walk up from the executable's directory (build/unit, build/asan/unit) */
 		const char *slash = strrchr(argv0, '/');
 		int			dlen = slash ? (int) (slash - argv0) : 1;
+		char		up[64] = "";
+		int			i;
 
-		snprintf(path, sizeof(path), "%.*s/../../t/fixtures/vectors/%s",
-				 dlen, slash ? argv0 : ".", name);
+		for (i = 0; i < 5; i++)
+		{
+			snprintf(path, sizeof(path), "%.*s/%st/fixtures/vectors/%s",
+					 dlen, slash ? argv0 : ".", up, name);
+			if (access(path, R_OK) == 0)
+				break;
+			strcat(up, "../");
+		}
 	}
 	return path;
 }
