@@ -307,14 +307,15 @@ BEGIN
 	END IF;
 	RETURN govledger.receipt(tbl, entry);
 EXCEPTION
-	WHEN undefined_function OR insufficient_privilege THEN
+	WHEN insufficient_privilege THEN
 		RAISE;
 	WHEN OTHERS THEN
+		-- not sealed yet, or a server whose govledger has no proofs yet
 		RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION app.receipt_of(regclass, bigint) IS
-	'govledger.receipt of an entry, NULL when it cannot be given yet (not sealed)';
+	'govledger.receipt of an entry, NULL when it cannot be given (yet): the entry is not sealed, or the installed govledger has no receipts';
 
 -- The receipt of a ledger row the caller may see.
 CREATE OR REPLACE FUNCTION app.visible_receipt(tbl regclass, entry bigint)

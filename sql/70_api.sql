@@ -23,7 +23,7 @@ AS $$
 BEGIN
 	RETURN govledger.verifier_key('main');
 EXCEPTION
-	WHEN undefined_function THEN
+	WHEN insufficient_privilege THEN
 		RAISE;
 	WHEN OTHERS THEN
 		RETURN NULL;
