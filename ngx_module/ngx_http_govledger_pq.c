@@ -1,0 +1,832 @@
+
+/*
+ * Copyright (C) govledger contributors
+ *
+ * The libpq state machine, driven only by nginx events: non-blocking
+ * connect (PQconnectStartParams/PQconnectPoll with our own timer, the
+ * socket re-read after every poll), then one pipeline per request:
+ * statements prepared once per connection, BEGIN [READ ONLY], set_config
+ * of role and claims, the call, COMMIT and a sync point, flushed with
+ * PQflush until done while input is drained.  The socket is registered
+ * level-triggered for reading, and for writing only while libpq has
+ * output pending.
+ */
+
+
+#include "ngx_http_govledger_module.h"
+
+#include <sys/stat.h>
+
+
+#define NGX_HTTP_GOVLEDGER_NO_ITEM  ((ngx_uint_t) -1)
+
+#define NGX_HTTP_GOVLEDGER_TEXTOID  25
+
+
+static ngx_int_t ngx_http_govledger_pq_register(
+    ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_unregister(ngx_http_govledger_conn_t *conn);
+static ngx_int_t ngx_http_govledger_pq_socket_check(
+    ngx_http_govledger_conn_t *conn);
+static ngx_int_t ngx_http_govledger_pq_want_write(
+    ngx_http_govledger_conn_t *conn, ngx_uint_t on);
+static void ngx_http_govledger_pq_handler(ngx_event_t *ev);
+static void ngx_http_govledger_pq_timeout(ngx_event_t *ev);
+static void ngx_http_govledger_pq_connect_poll(
+    ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_idle(ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn,
+    const char *what);
+static ngx_int_t ngx_http_govledger_pq_flush(ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_log(ngx_http_govledger_conn_t *conn,
+    ngx_uint_t level, const char *what);
+
+
+static const char  *ngx_http_govledger_base_names[] = {
+    "govledger_begin",
+    "govledger_begin_ro",
+    "govledger_setcfg",
+    "govledger_commit"
+};
+
+
+static const char  *ngx_http_govledger_base_sql[] = {
+    "BEGIN",
+    "BEGIN READ ONLY",
+    "SELECT set_config('role', coalesce($1, 'none'), true), "
+    "set_config('request.jwt.claims', coalesce($2, ''), true), "
+    "set_config('statement_timeout', $3, true), "
+    "set_config('request.method', $4, true)",
+    "COMMIT"
+};
+
+
+static const Oid  ngx_http_govledger_setcfg_types[] = {
+    NGX_HTTP_GOVLEDGER_TEXTOID, NGX_HTTP_GOVLEDGER_TEXTOID,
+    NGX_HTTP_GOVLEDGER_TEXTOID, NGX_HTTP_GOVLEDGER_TEXTOID
+};
+
+
+ngx_int_t
+ngx_http_govledger_pq_connect(ngx_http_govledger_conn_t *conn)
+{
+    ngx_http_govledger_main_conf_t  *gmcf;
+
+    gmcf = conn->pool->gmcf;
+
+    conn->pg = PQconnectStartParams((const char * const *) gmcf->keywords,
+                                    (const char * const *) gmcf->values, 0);
+    if (conn->pg == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, conn->pool->log, 0,
+                      "govledger: PQconnectStartParams() failed");
+        return NGX_ERROR;
+    }
+
+    if (PQstatus(conn->pg) == CONNECTION_BAD) {
+        ngx_http_govledger_pq_log(conn, NGX_LOG_ERR,
+                                  "cannot connect to the database");
+        goto failed;
+    }
+
+    if (PQsetnonblocking(conn->pg, 1) != 0) {
+        ngx_http_govledger_pq_log(conn, NGX_LOG_ERR, "PQsetnonblocking()");
+        goto failed;
+    }
+
+    if (ngx_http_govledger_pq_register(conn) != NGX_OK) {
+        goto failed;
+    }
+
+    /* the socket becomes writable once the connect completes */
+
+    if (ngx_http_govledger_pq_want_write(conn, 1) != NGX_OK) {
+        ngx_http_govledger_pq_unregister(conn);
+        goto failed;
+    }
+
+    conn->timer.handler = ngx_http_govledger_pq_timeout;
+    conn->timer.data = conn;
+    conn->timer.log = conn->pool->log;
+
+    /* libpq's connect_timeout has no effect on PQconnectPoll() */
+    ngx_add_timer(&conn->timer, gmcf->connect_timeout);
+
+    conn->base_prepared = 0;
+    conn->broken = 0;
+    ngx_memzero(conn->prepared, gmcf->ncalls ? gmcf->ncalls : 1);
+
+    return NGX_OK;
+
+failed:
+
+    PQfinish(conn->pg);
+    conn->pg = NULL;
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_govledger_pq_register(ngx_http_govledger_conn_t *conn)
+{
+    int                fd;
+    struct stat        st;
+    ngx_connection_t  *c;
+
+    fd = PQsocket(conn->pg);
+    if (fd == -1) {
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(fd, conn->pool->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->data = conn;
+    c->log = conn->pool->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+    c->read->handler = ngx_http_govledger_pq_handler;
+    c->write->handler = ngx_http_govledger_pq_handler;
+    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
+
+    conn->c = c;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+        ngx_http_govledger_pq_unregister(conn);
+        return NGX_ERROR;
+    }
+
+    if (fstat(fd, &st) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, ngx_errno, "fstat() failed");
+        ngx_http_govledger_pq_unregister(conn);
+        return NGX_ERROR;
+    }
+
+    conn->ino = st.st_ino;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Forgets nginx's side of the socket without closing it: libpq owns the
+ * descriptor and closes it in PQfinish() (or already closed it when it
+ * switched sockets during connect).
+ */
+
+static void
+ngx_http_govledger_pq_unregister(ngx_http_govledger_conn_t *conn)
+{
+    ngx_connection_t  *c;
+
+    c = conn->c;
+    if (c == NULL) {
+        return;
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    c->read->closed = 1;
+    c->write->closed = 1;
+
+    ngx_free_connection(c);
+
+    c->fd = (ngx_socket_t) -1;
+    conn->c = NULL;
+}
+
+
+/*
+ * PQconnectPoll() may close the socket and open another one (next host
+ * or address, SSL or GSS fallback), possibly with the same number: the
+ * inode tells them apart.
+ */
+
+static ngx_int_t
+ngx_http_govledger_pq_socket_check(ngx_http_govledger_conn_t *conn)
+{
+    int          fd;
+    ngx_uint_t   want_write;
+    struct stat  st;
+
+    fd = PQsocket(conn->pg);
+
+    if (conn->c && fd == conn->c->fd
+        && fstat(fd, &st) == 0 && (ngx_uint_t) st.st_ino == conn->ino)
+    {
+        return NGX_OK;
+    }
+
+    want_write = conn->c && conn->c->write->active;
+
+    ngx_http_govledger_pq_unregister(conn);
+
+    if (fd == -1) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_govledger_pq_register(conn) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_govledger_pq_want_write(conn, want_write);
+}
+
+
+static ngx_int_t
+ngx_http_govledger_pq_want_write(ngx_http_govledger_conn_t *conn,
+    ngx_uint_t on)
+{
+    ngx_event_t  *wev;
+
+    wev = conn->c->write;
+
+    if (on && !wev->active) {
+        return ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+
+    if (!on && wev->active) {
+        return ngx_del_event(wev, NGX_WRITE_EVENT, 0);
+    }
+
+    return NGX_OK;
+}
+
+
+/* closes the connection; the pool gets the slot back */
+
+void
+ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
+    ngx_uint_t reason)
+{
+    if (conn->timer.timer_set) {
+        ngx_del_timer(&conn->timer);
+    }
+
+    ngx_http_govledger_pq_unregister(conn);
+
+    if (conn->result) {
+        PQclear(conn->result);
+        conn->result = NULL;
+    }
+
+    if (conn->error) {
+        PQclear(conn->error);
+        conn->error = NULL;
+    }
+
+    if (conn->pg) {
+        PQfinish(conn->pg);
+        conn->pg = NULL;
+    }
+
+    conn->ctx = NULL;
+    conn->rollback = 0;
+    conn->flushing = 0;
+
+    ngx_http_govledger_pool_closed(conn, reason);
+}
+
+
+/* the request went away: the pipeline completes without it */
+
+void
+ngx_http_govledger_pq_detach(ngx_http_govledger_conn_t *conn)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, conn->pool->log, 0,
+                   "govledger: request left, connection drains");
+
+    conn->ctx = NULL;
+}
+
+
+static void
+ngx_http_govledger_pq_handler(ngx_event_t *ev)
+{
+    ngx_connection_t           *c;
+    ngx_http_govledger_conn_t  *conn;
+
+    c = ev->data;
+    conn = c->data;
+
+    switch (conn->state) {
+
+    case NGX_HTTP_GOVLEDGER_CONN_CONNECTING:
+        ngx_http_govledger_pq_connect_poll(conn);
+        break;
+
+    case NGX_HTTP_GOVLEDGER_CONN_IDLE:
+        ngx_http_govledger_pq_idle(conn);
+        break;
+
+    case NGX_HTTP_GOVLEDGER_CONN_BUSY:
+        ngx_http_govledger_pq_process(conn);
+        break;
+
+    default:
+        break;
+    }
+}
+
+
+static void
+ngx_http_govledger_pq_timeout(ngx_event_t *ev)
+{
+    ngx_http_govledger_conn_t *conn = ev->data;
+
+    ngx_http_govledger_ctx_t        *ctx;
+    ngx_http_govledger_main_conf_t  *gmcf;
+
+    gmcf = conn->pool->gmcf;
+
+    if (conn->state == NGX_HTTP_GOVLEDGER_CONN_CONNECTING) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
+                      "govledger: connecting to the database timed out");
+        ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_FAILED);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
+                  "govledger: database did not answer in time");
+
+    ngx_http_govledger_stat_inc(gmcf, db_timeouts);
+
+    ctx = conn->ctx;
+    conn->ctx = NULL;
+
+    ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
+
+    if (ctx) {
+        ctx->conn = NULL;
+        ngx_http_govledger_fail(ctx, NGX_HTTP_GATEWAY_TIME_OUT, "57014",
+                                "statement timeout");
+    }
+}
+
+
+static void
+ngx_http_govledger_pq_connect_poll(ngx_http_govledger_conn_t *conn)
+{
+    PostgresPollingStatusType  st;
+
+    st = PQconnectPoll(conn->pg);
+
+    if (st == PGRES_POLLING_FAILED) {
+        ngx_http_govledger_pq_log(conn, NGX_LOG_ERR,
+                                  "cannot connect to the database");
+        ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_FAILED);
+        return;
+    }
+
+    if (ngx_http_govledger_pq_socket_check(conn) != NGX_OK) {
+        ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_FAILED);
+        return;
+    }
+
+    switch (st) {
+
+    case PGRES_POLLING_WRITING:
+        if (ngx_http_govledger_pq_want_write(conn, 1) != NGX_OK) {
+            ngx_http_govledger_pq_close(conn,
+                                        NGX_HTTP_GOVLEDGER_CLOSE_FAILED);
+        }
+        return;
+
+    case PGRES_POLLING_READING:
+        if (ngx_http_govledger_pq_want_write(conn, 0) != NGX_OK) {
+            ngx_http_govledger_pq_close(conn,
+                                        NGX_HTTP_GOVLEDGER_CLOSE_FAILED);
+        }
+        return;
+
+    case PGRES_POLLING_OK:
+        break;
+
+    default:
+        return;
+    }
+
+    if (conn->timer.timer_set) {
+        ngx_del_timer(&conn->timer);
+    }
+
+    if (ngx_http_govledger_pq_want_write(conn, 0) != NGX_OK
+        || PQsetnonblocking(conn->pg, 1) != 0
+        || PQenterPipelineMode(conn->pg) != 1)
+    {
+        ngx_http_govledger_pq_log(conn, NGX_LOG_ERR,
+                                  "cannot set up the database connection");
+        ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_FAILED);
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, conn->pool->log, 0,
+                   "govledger: connected, backend pid %d",
+                   PQbackendPID(conn->pg));
+
+    ngx_http_govledger_pool_connected(conn);
+}
+
+
+/* an idle connection: notices are dropped, EOF or errors close it */
+
+static void
+ngx_http_govledger_pq_idle(ngx_http_govledger_conn_t *conn)
+{
+    PGnotify  *n;
+
+    if (!PQconsumeInput(conn->pg) || PQstatus(conn->pg) == CONNECTION_BAD) {
+        ngx_http_govledger_pq_log(conn, NGX_LOG_WARN,
+                                  "idle database connection closed");
+        ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
+        return;
+    }
+
+    while ((n = PQnotifies(conn->pg)) != NULL) {
+        PQfreemem(n);
+    }
+}
+
+
+/*
+ * Sends the whole pipeline of one request.  Returns NGX_ERROR when the
+ * connection is unusable; the caller closes it.
+ */
+
+ngx_int_t
+ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
+    ngx_http_govledger_ctx_t *ctx)
+{
+    char                           name[32];
+    PGconn                        *pg;
+    ngx_uint_t                     i, item, idx;
+    const char                    *cfg[4];
+    ngx_http_govledger_loc_conf_t *lcf;
+
+    pg = conn->pg;
+    lcf = ctx->lcf;
+    idx = lcf->call_index;
+    item = 0;
+
+    conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+    conn->prep_call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+    conn->nprep_base = 0;
+
+    if (!conn->base_prepared) {
+        conn->prep_base_item = item;
+
+        for (i = 0; i < NGX_HTTP_GOVLEDGER_STMT_N; i++) {
+            if (!PQsendPrepare(pg, ngx_http_govledger_base_names[i],
+                               ngx_http_govledger_base_sql[i],
+                               i == NGX_HTTP_GOVLEDGER_STMT_SETCFG ? 4 : 0,
+                               i == NGX_HTTP_GOVLEDGER_STMT_SETCFG
+                               ? ngx_http_govledger_setcfg_types : NULL))
+            {
+                goto failed;
+            }
+
+            item++;
+        }
+    }
+
+    (void) ngx_sprintf((u_char *) name, "govledger_call_%ui%Z", idx);
+
+    if (!conn->prepared[idx]) {
+        if (!PQsendPrepare(pg, name, (char *) lcf->sql.data,
+                           (int) ctx->nparams, NULL))
+        {
+            goto failed;
+        }
+
+        conn->prep_call_item = item++;
+        conn->prep_call_idx = idx;
+    }
+
+    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
+                                    ctx->read_only
+                                    ? NGX_HTTP_GOVLEDGER_STMT_BEGIN_RO
+                                    : NGX_HTTP_GOVLEDGER_STMT_BEGIN],
+                             0, NULL, NULL, NULL, 0))
+    {
+        goto failed;
+    }
+
+    item++;
+
+    cfg[0] = ctx->role.len ? (char *) ctx->role.data : NULL;
+    cfg[1] = ctx->claims.len ? (char *) ctx->claims.data : NULL;
+    cfg[2] = ctx->timeout;
+    cfg[3] = (char *) ctx->method.data;
+
+    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
+                                    NGX_HTTP_GOVLEDGER_STMT_SETCFG],
+                             4, cfg, NULL, NULL, 0))
+    {
+        goto failed;
+    }
+
+    item++;
+
+    if (!PQsendQueryPrepared(pg, name, (int) ctx->nparams,
+                             (const char * const *) ctx->params,
+                             NULL, NULL, 0))
+    {
+        goto failed;
+    }
+
+    conn->call_item = item++;
+
+    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
+                                    NGX_HTTP_GOVLEDGER_STMT_COMMIT],
+                             0, NULL, NULL, NULL, 0))
+    {
+        goto failed;
+    }
+
+    if (!PQpipelineSync(pg)) {
+        goto failed;
+    }
+
+    conn->item = 0;
+    conn->item_seen = 0;
+    conn->rollback = 0;
+
+    if (ngx_http_govledger_pq_flush(conn) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* statement_timeout ends the query; this catches a silent server */
+    ngx_add_timer(&conn->timer, lcf->timeout ? lcf->timeout + 2000
+                                             : 24 * 3600 * 1000);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_http_govledger_pq_log(conn, NGX_LOG_ERR, "cannot send the query");
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_govledger_pq_flush(ngx_http_govledger_conn_t *conn)
+{
+    int  rc;
+
+    rc = PQflush(conn->pg);
+
+    if (rc == -1) {
+        return NGX_ERROR;
+    }
+
+    conn->flushing = (rc == 1);
+
+    return ngx_http_govledger_pq_want_write(conn, conn->flushing);
+}
+
+
+static void
+ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
+{
+    PGresult    *res;
+    ngx_uint_t   item;
+
+    if (!PQconsumeInput(conn->pg)) {
+        ngx_http_govledger_pq_lost(conn, "database connection lost");
+        return;
+    }
+
+    if (conn->flushing && ngx_http_govledger_pq_flush(conn) != NGX_OK) {
+        ngx_http_govledger_pq_lost(conn, "database connection lost");
+        return;
+    }
+
+    while (!PQisBusy(conn->pg)) {
+
+        res = PQgetResult(conn->pg);
+
+        if (res == NULL) {
+            if (!conn->item_seen) {
+                /* nothing more to read now */
+                break;
+            }
+
+            conn->item++;
+            conn->item_seen = 0;
+            continue;
+        }
+
+        conn->item_seen = 1;
+        item = conn->item;
+
+        switch (PQresultStatus(res)) {
+
+        case PGRES_PIPELINE_SYNC:
+            PQclear(res);
+            ngx_http_govledger_pq_sync(conn);
+            return;
+
+        case PGRES_FATAL_ERROR:
+            if (conn->prep_base_item != NGX_HTTP_GOVLEDGER_NO_ITEM
+                && item >= conn->prep_base_item
+                && item < conn->prep_base_item + NGX_HTTP_GOVLEDGER_STMT_N)
+            {
+                /* the statements' names are now in doubt */
+                conn->broken = 1;
+            }
+
+            if (conn->error == NULL && !conn->rollback) {
+                conn->error = res;
+
+            } else {
+                PQclear(res);
+            }
+
+            break;
+
+        case PGRES_COMMAND_OK:
+            if (item == conn->prep_call_item) {
+                conn->prepared[conn->prep_call_idx] = 1;
+
+            } else if (conn->prep_base_item != NGX_HTTP_GOVLEDGER_NO_ITEM
+                       && item >= conn->prep_base_item
+                       && item < conn->prep_base_item
+                                 + NGX_HTTP_GOVLEDGER_STMT_N)
+            {
+                if (++conn->nprep_base == NGX_HTTP_GOVLEDGER_STMT_N) {
+                    conn->base_prepared = 1;
+                }
+            }
+
+            PQclear(res);
+            break;
+
+        case PGRES_TUPLES_OK:
+            if (item == conn->call_item && conn->result == NULL
+                && !conn->rollback)
+            {
+                conn->result = res;
+
+            } else {
+                PQclear(res);
+            }
+
+            break;
+
+        default:
+            PQclear(res);
+            break;
+        }
+    }
+
+    if (PQstatus(conn->pg) == CONNECTION_BAD) {
+        ngx_http_govledger_pq_lost(conn, "database connection lost");
+    }
+}
+
+
+/*
+ * The sync point arrived: the request gets its answer, and the
+ * connection goes back to the pool only when its transaction is idle;
+ * an aborted transaction is rolled back first, anything else closes it.
+ */
+
+static void
+ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
+{
+    PGresult                        *result, *error;
+    ngx_int_t                        rc;
+    PGTransactionStatusType          ts;
+    ngx_http_govledger_ctx_t        *ctx;
+    ngx_http_govledger_main_conf_t  *gmcf;
+
+    gmcf = conn->pool->gmcf;
+
+    if (conn->timer.timer_set) {
+        ngx_del_timer(&conn->timer);
+    }
+
+    ts = PQtransactionStatus(conn->pg);
+
+    if (conn->rollback) {
+        conn->rollback = 0;
+
+        if (ts == PQTRANS_IDLE) {
+            ngx_http_govledger_pool_release(conn);
+
+        } else {
+            ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
+        }
+
+        return;
+    }
+
+    ctx = conn->ctx;
+    conn->ctx = NULL;
+    result = conn->result;
+    error = conn->error;
+    conn->result = NULL;
+    conn->error = NULL;
+
+    if (ctx) {
+        ctx->conn = NULL;
+        ctx->t_done = ngx_http_govledger_now_us();
+        ngx_http_govledger_stat_latency(gmcf, ctx->t_done - ctx->t_queued);
+    }
+
+    if (ts == PQTRANS_IDLE) {
+        ngx_http_govledger_pool_release(conn);
+
+    } else if (ts == PQTRANS_INERROR && !conn->broken) {
+        if (!PQsendQueryParams(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL,
+                               NULL, 0)
+            || !PQpipelineSync(conn->pg)
+            || ngx_http_govledger_pq_flush(conn) != NGX_OK)
+        {
+            ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
+
+        } else {
+            conn->rollback = 1;
+            conn->item = 0;
+            conn->item_seen = 0;
+            ngx_add_timer(&conn->timer, 10000);
+        }
+
+    } else {
+        ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
+    }
+
+    if (ctx) {
+        rc = ngx_http_govledger_send_result(ctx->request, ctx,
+                                            error ? error : result);
+        ngx_http_govledger_finish(ctx, rc);
+    }
+
+    if (result) {
+        PQclear(result);
+    }
+
+    if (error) {
+        PQclear(error);
+    }
+}
+
+
+static void
+ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn, const char *what)
+{
+    ngx_http_govledger_ctx_t  *ctx;
+
+    ngx_http_govledger_pq_log(conn, NGX_LOG_ERR, what);
+
+    ctx = conn->ctx;
+    conn->ctx = NULL;
+
+    ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
+
+    if (ctx) {
+        ctx->conn = NULL;
+        ngx_http_govledger_fail(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, "GL503",
+                                "database unavailable");
+    }
+}
+
+
+/* logs libpq's message, which names host and port but never secrets */
+
+static void
+ngx_http_govledger_pq_log(ngx_http_govledger_conn_t *conn, ngx_uint_t level,
+    const char *what)
+{
+    size_t   len;
+    char    *msg;
+
+    msg = conn->pg ? PQerrorMessage(conn->pg) : "";
+    len = ngx_strlen(msg);
+
+    while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' ')) {
+        len--;
+    }
+
+    ngx_log_error(level, conn->pool->log, 0, "govledger: %s: %*s",
+                  what, len, msg);
+}
