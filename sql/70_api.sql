@@ -256,6 +256,10 @@ SET search_path = pg_catalog
 AS $$
 BEGIN
 	PERFORM app.require_role('citizen');
+	IF app.current_person_id() IS NULL THEN
+		RAISE EXCEPTION 'the token''s subject is not a registered citizen'
+			USING ERRCODE = '42501';
+	END IF;
 	RETURN coalesce((
 		SELECT json_agg(json_build_object(
 			'reference', a.reference, 'service', a.service_code,
@@ -327,6 +331,10 @@ SET search_path = pg_catalog
 AS $$
 BEGIN
 	PERFORM app.require_role('citizen');
+	IF app.current_person_id() IS NULL THEN
+		RAISE EXCEPTION 'the token''s subject is not a registered citizen'
+			USING ERRCODE = '42501';
+	END IF;
 	RETURN coalesce((
 		SELECT json_agg(json_build_object(
 			'accessed_at', l.accessed_at, 'official_role', l.official_role,

@@ -74,7 +74,7 @@ DECLARE
 		'WHEN value ~ ''[",\r\n]'' THEN ''"'' || replace(value, ''"'', ''""'') || ''"'' '
 		'ELSE value END';
 BEGIN
-	IF app.request_role() NOT IN ('reporter', 'none') THEN
+	IF current_setting('role') NOT IN ('reporter', 'none') THEN
 		RAISE EXCEPTION 'reports are for the reporter role' USING ERRCODE = '42501';
 	END IF;
 	SELECT c.oid INTO rel FROM pg_class c
@@ -89,11 +89,11 @@ BEGIN
 	RETURN QUERY EXECUTE format(
 		'SELECT (SELECT string_agg(%s, '','' ORDER BY ord) '
 		'FROM json_each_text(row_to_json(v)) WITH ORDINALITY AS e(key, value, ord)) '
-		'FROM report.%I v ORDER BY 1, 2', field, view_name);
+		'FROM report.%I v ORDER BY v', field, view_name);
 END
 $$;
 COMMENT ON FUNCTION api.report_csv(text) IS
-	'GET /reports/{view}.csv: a header line, then one RFC 4180 line per row of a report view (ordered by its first columns)';
+	'GET /reports/{view}.csv: a header line, then one RFC 4180 line per row of a report view, rows in column order';
 
 
 REVOKE ALL ON ALL TABLES IN SCHEMA report FROM PUBLIC;
