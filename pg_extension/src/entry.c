@@ -25,10 +25,13 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "nodes/execnodes.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -127,6 +130,74 @@ GovCurrentSubject(void)
 }
 
 /*
+ * Insert an entry tuple into govledger.entry and its primary key.  The
+ * index list and IndexInfo of govledger.entry are built once and kept
+ * until an invalidation of the catalog (GovGetCatalog then returns a new
+ * generation); other indexes added to govledger.entry later are
+ * maintained the same way.
+ */
+static void
+insert_entry_tuple(Relation rel, HeapTuple tup, const GovCatalog *cat)
+{
+	static uint64 cached_generation = 0;
+	static int	nindexes = 0;
+	static Oid *index_oids = NULL;
+	static IndexInfo **index_infos = NULL;
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	if (cached_generation != cat->generation)
+	{
+		List	   *indexes = RelationGetIndexList(rel);
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		ListCell   *lc;
+
+		if (index_oids)
+			pfree(index_oids);
+		if (index_infos)
+			pfree(index_infos);
+		nindexes = list_length(indexes);
+		index_oids = palloc(sizeof(Oid) * Max(nindexes, 1));
+		index_infos = palloc(sizeof(IndexInfo *) * Max(nindexes, 1));
+		i = 0;
+		foreach(lc, indexes)
+		{
+			Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+
+			index_oids[i] = lfirst_oid(lc);
+			index_infos[i] = BuildIndexInfo(idx);
+			if (index_infos[i]->ii_Expressions != NIL ||
+				index_infos[i]->ii_Predicate != NIL)
+				elog(ERROR, "index \"%s\" of govledger.entry is not a plain column index",
+					 RelationGetRelationName(idx));
+			index_close(idx, AccessShareLock);
+			i++;
+		}
+		MemoryContextSwitchTo(old);
+		list_free(indexes);
+		cached_generation = cat->generation;
+	}
+
+	simple_heap_insert(rel, tup);
+	for (i = 0; i < nindexes; i++)
+	{
+		IndexInfo  *ii = index_infos[i];
+		Relation	idx = index_open(index_oids[i], RowExclusiveLock);
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnull[INDEX_MAX_KEYS];
+		int			k;
+
+		for (k = 0; k < ii->ii_NumIndexAttrs; k++)
+			values[k] = heap_getattr(tup, ii->ii_IndexAttrNumbers[k], desc,
+									 &isnull[k]);
+		index_insert(idx, values, isnull, &tup->t_self, rel,
+					 ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, ii);
+		index_close(idx, RowExclusiveLock);
+	}
+}
+
+/*
  * GovLeafHash
  *		out = H(0x00 || data[0..len)) with the ledger's log algorithm; out
  *		holds ledger->hash->size bytes.
@@ -206,7 +277,7 @@ GovRecordEntry(GovLedger *ledger, TupleDesc desc, Datum *values, bool *nulls)
 
 	rel = table_open(cat->entry, RowExclusiveLock);
 	tup = heap_form_tuple(RelationGetDescr(rel), ev, en);
-	GovInsertTuple(rel, tup);
+	insert_entry_tuple(rel, tup, cat);
 	heap_freetuple(tup);
 	table_close(rel, RowExclusiveLock);
 

@@ -107,6 +107,7 @@ typedef struct GovCatalog
 	Oid			entry_seq;
 	Oid			unsealed;
 	Oid			ddl_event;
+	uint64		generation;		/* changes each time the OIDs are looked up */
 } GovCatalog;
 
 /* Column numbers of the catalog tables created by sql/00_catalog.sql */

@@ -128,6 +128,7 @@ GovGetCatalog(void)
 	catalog.entry_seq = catalog_relid(nsp, "entry_id_seq");
 	catalog.unsealed = catalog_relid(nsp, "unsealed");
 	catalog.ddl_event = get_relname_relid("ddl_event", nsp);
+	catalog.generation++;
 	catalog_valid = true;
 	return &catalog;
 }
