@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS app.agency_key (
 );
 COMMENT ON TABLE app.agency_key IS 'ledger: agency verifier keys: raw 32-byte Ed25519 public keys, or 65-byte uncompressed SM2 points; a key is valid in [valid_from, valid_until)';
 
+CREATE TABLE IF NOT EXISTS app.agency_client (
+	client_subject text PRIMARY KEY CHECK (length(client_subject) BETWEEN 1 AND 500),
+	agency_code text NOT NULL REFERENCES app.agency
+);
+COMMENT ON TABLE app.agency_client IS 'which agency a client authenticates as when its credentials carry no agency claim: the subject DN of its TLS client certificate (the gateway puts it into sub)';
+
 CREATE TABLE IF NOT EXISTS app.officer (
 	officer_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	subject text NOT NULL UNIQUE CHECK (length(subject) BETWEEN 1 AND 200),
@@ -151,5 +157,6 @@ END
 $ledgers$;
 ALTER TABLE app.district ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app.officer ENABLE ROW LEVEL SECURITY;
+ALTER TABLE app.agency_client ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app.person_data ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app.company_data ENABLE ROW LEVEL SECURITY;

@@ -8,7 +8,8 @@
 --   citizen   rows about the person whose person_data.subject = sub
 --   officer   rows of applications in the officer's district, where sub is an
 --             active officer registered in the district the token names
---   agency    its own attestations and revocations (agency claim)
+--   agency    its own attestations and revocations (agency claim, or the
+--             client certificate subject mapped in app.agency_client)
 --   reporter  nothing here: only the report views
 --   anonymous nothing here: only the public api functions
 --
@@ -81,10 +82,16 @@ RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog
 AS $$
-	SELECT agency_code FROM app.agency
-	WHERE app.request_role() = 'agency' AND agency_code = app.claim('agency')
+	SELECT CASE WHEN app.request_role() = 'agency' THEN
+		CASE WHEN app.claim('agency') IS NOT NULL
+			 THEN (SELECT agency_code FROM app.agency
+				   WHERE agency_code = app.claim('agency'))
+			 ELSE (SELECT agency_code FROM app.agency_client
+				   WHERE client_subject = app.claim('sub'))
+		END
+	END
 $$;
-COMMENT ON FUNCTION app.current_agency() IS 'the calling agency''s code, NULL unless role agency and a registered agency claim';
+COMMENT ON FUNCTION app.current_agency() IS 'the calling agency: its agency claim (JWT), or else its client certificate subject in app.agency_client (mTLS); NULL unless role agency';
 
 CREATE OR REPLACE FUNCTION app.application_visible(aid bigint)
 RETURNS boolean
