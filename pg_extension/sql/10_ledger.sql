@@ -8,7 +8,7 @@
 CREATE FUNCTION govledger.insert_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'govledger_insert_trigger' LANGUAGE C;
 COMMENT ON FUNCTION govledger.insert_trigger() IS
-	'BEFORE INSERT row trigger of a ledger table: records the row as an entry and sets its ledger_entry_id';
+	'INSERT row trigger of a ledger table: BEFORE, sets the row''s ledger_entry_id; AFTER, records the stored row as an entry';
 
 CREATE FUNCTION govledger.append_only_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'govledger_append_only_trigger' LANGUAGE C;

@@ -27,6 +27,8 @@ INSERT INTO govledger.ledger (ledger_id, relid, name, log_id, protected_at)
 
 CREATE TRIGGER zz_govledger_insert BEFORE INSERT ON govledger.ddl_event
 	FOR EACH ROW EXECUTE FUNCTION govledger.insert_trigger();
+CREATE TRIGGER zz_govledger_record AFTER INSERT ON govledger.ddl_event
+	FOR EACH ROW EXECUTE FUNCTION govledger.insert_trigger();
 CREATE TRIGGER zz_govledger_append_only BEFORE UPDATE OR DELETE
 	ON govledger.ddl_event
 	FOR EACH STATEMENT EXECUTE FUNCTION govledger.append_only_trigger();
@@ -44,7 +46,7 @@ BEGIN
 	FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
 		target := NULL;
 		IF cmd.classid = 'pg_class'::regclass
-			AND cmd.command_tag IN ('ALTER TABLE', 'ALTER FOREIGN TABLE') THEN
+			AND cmd.command_tag = 'ALTER TABLE' THEN
 			target := cmd.objid;
 		ELSIF cmd.classid = 'pg_rewrite'::regclass THEN
 			SELECT ev_class INTO target FROM pg_rewrite WHERE oid = cmd.objid;
@@ -53,7 +55,8 @@ BEGIN
 			AND EXISTS (SELECT 1 FROM govledger.ledger l WHERE l.relid = target)
 			AND NOT govledger._ddl_permitted(target) THEN
 			RAISE EXCEPTION 'cannot change ledger table %: % is not allowed',
-				target::regclass, cmd.command_tag
+				(SELECT l.name FROM govledger.ledger l WHERE l.relid = target),
+				cmd.command_tag
 				USING ERRCODE = '2F003',
 					HINT = 'Add a column with govledger.add_column(); drop the table with govledger.drop_ledger().';
 		END IF;

@@ -130,7 +130,7 @@ GovRecordDdlEvent(const char *event, const char *target, const char *detail,
 		nulls[i] = false;
 	}
 
-	id = GovRecordEntry(ledger, desc, values, nulls);
+	id = GovRecordEntry(ledger, 0, desc, values, nulls);
 	values[ledger->entry_attnum - 1] = Int64GetDatum(id);
 	nulls[ledger->entry_attnum - 1] = false;
 	tup = heap_form_tuple(desc, values, nulls);

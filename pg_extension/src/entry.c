@@ -213,14 +213,26 @@ GovLeafHash(GovLedger *ledger, const char *data, int len, uint8 *out)
 }
 
 /*
- * GovRecordEntry
- *		Take a new entry id for the row desc/values/nulls of ledger,
- *		hash its canonical encoding and insert the entry and its queue
- *		item.  Returns the entry id, which the caller stores in the row's
- *		ledger_entry_id.  Runs in the caller's (per-row) memory context.
+ * GovNextEntryId
+ *		A new entry id from govledger.entry_id_seq.
  */
 int64
-GovRecordEntry(GovLedger *ledger, TupleDesc desc, Datum *values, bool *nulls)
+GovNextEntryId(void)
+{
+	return nextval_internal(GovGetCatalog()->entry_seq, false);
+}
+
+/*
+ * GovRecordEntry
+ *		Record the row desc/values/nulls of ledger as entry entry_id (a new
+ *		id when entry_id is 0 or less): hash its canonical encoding and
+ *		insert the entry and its queue item.  Returns the entry id, which
+ *		the row's ledger_entry_id must hold.  Runs in the caller's (per-row)
+ *		memory context.
+ */
+int64
+GovRecordEntry(GovLedger *ledger, int64 entry_id, TupleDesc desc,
+			   Datum *values, bool *nulls)
 {
 	const GovCatalog *cat = GovGetCatalog();
 	GovEntryMeta meta;
@@ -233,7 +245,7 @@ GovRecordEntry(GovLedger *ledger, TupleDesc desc, Datum *values, bool *nulls)
 	bool		un[Natts_gov_unsealed];
 	HeapTuple	tup;
 
-	meta.entry_id = nextval_internal(cat->entry_seq, false);
+	meta.entry_id = entry_id > 0 ? entry_id : nextval_internal(cat->entry_seq, false);
 	meta.recorded_at = GetCurrentTransactionStartTimestamp();
 	meta.db_role = GovCurrentRole();
 	meta.subject = GovCurrentSubject();

@@ -33,6 +33,7 @@
 
 /* Trigger names; the insert trigger sorts after ordinary names */
 #define GOV_TRIGGER_INSERT		"zz_govledger_insert"
+#define GOV_TRIGGER_RECORD		"zz_govledger_record"
 #define GOV_TRIGGER_MODIFY		"zz_govledger_append_only"
 #define GOV_TRIGGER_TRUNCATE	"zz_govledger_no_truncate"
 
@@ -156,7 +157,8 @@ extern void GovEncodeRow(StringInfo out, GovLedger *ledger,
 /* entry.c */
 extern const char *GovCurrentRole(void);
 extern const char *GovCurrentSubject(void);
-extern int64 GovRecordEntry(GovLedger *ledger, TupleDesc desc,
+extern int64 GovNextEntryId(void);
+extern int64 GovRecordEntry(GovLedger *ledger, int64 entry_id, TupleDesc desc,
 							Datum *values, bool *nulls);
 extern void GovLeafHash(GovLedger *ledger, const char *data, int len,
 						uint8 *out);

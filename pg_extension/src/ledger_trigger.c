@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * ledger_trigger.c
- *	  The triggers protect() installs on a ledger table: the BEFORE
- *	  INSERT row trigger that records each row as an entry, and the
+ *	  The triggers protect() installs on a ledger table: the INSERT row
+ *	  triggers that record each row as an entry, and the
  *	  statement triggers that make the table append-only.
  *
- * The insert trigger is named so that it sorts after ordinary trigger
- * names and so runs after other BEFORE INSERT row triggers, hashing the
- * row as it will be stored.  UPDATE, DELETE (including INSERT ... ON
+ * The BEFORE INSERT row trigger assigns the entry id; the AFTER INSERT
+ * row trigger (the same function) hashes the row as stored and records
+ * the entry.  Their names sort after ordinary trigger names.  UPDATE, DELETE (including INSERT ... ON
  * CONFLICT DO UPDATE and MERGE, which fire the statement triggers of
  * their actions) and TRUNCATE raise SQLSTATE 2F003 even when no row
  * would be affected.
@@ -33,9 +33,15 @@
 PG_FUNCTION_INFO_V1(govledger_insert_trigger);
 
 /*
- * Record the new row as an entry and store the entry id in the row's
- * ledger_entry_id.  A value given by the caller is refused: the id is
- * the extension's to assign.
+ * Fired BEFORE INSERT FOR EACH ROW: take a new entry id and store it in
+ * the row's ledger_entry_id.  A value given by the caller is refused: the
+ * id is the extension's to assign.
+ *
+ * Fired AFTER INSERT FOR EACH ROW: record the row as stored as the entry
+ * with that id.  Recording after the insert, not before, means a row
+ * that is never stored (INSERT ... ON CONFLICT DO NOTHING that meets a
+ * conflict, a later BEFORE trigger that skips the row) leaves no entry,
+ * and that what is hashed is exactly what was stored.
  */
 Datum
 govledger_insert_trigger(PG_FUNCTION_ARGS)
@@ -44,41 +50,54 @@ govledger_insert_trigger(PG_FUNCTION_ARGS)
 	Relation	rel;
 	TupleDesc	desc;
 	GovLedger  *ledger;
-	Datum	   *values;
-	bool	   *nulls;
 	int			col;
-	Datum		newval;
-	bool		newnull = false;
-	HeapTuple	result;
+	bool		isnull;
+	Datum		idval;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
 		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("govledger.insert_trigger() must be fired BEFORE INSERT FOR EACH ROW")));
+				 errmsg("govledger.insert_trigger() must be fired for INSERT FOR EACH ROW")));
 
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	ledger = GovLookupLedger(RelationGetRelid(rel), false);
-
-	values = palloc(sizeof(Datum) * desc->natts);
-	nulls = palloc(sizeof(bool) * desc->natts);
-	heap_deform_tuple(td->tg_trigtuple, desc, values, nulls);
-
 	col = ledger->entry_attnum;
-	if (!nulls[col - 1])
-		ereport(ERROR,
-				(errcode(ERRCODE_GENERATED_ALWAYS),
-				 errmsg("cannot insert a value into column \"%s\" of ledger table \"%s\"",
-						GOV_ENTRY_COLUMN, ledger->name),
-				 errdetail("The entry id is assigned by govledger.")));
+	idval = heap_getattr(td->tg_trigtuple, col, desc, &isnull);
 
-	newval = Int64GetDatum(GovRecordEntry(ledger, desc, values, nulls));
-	result = heap_modify_tuple_by_cols(td->tg_trigtuple, desc, 1, &col,
-									   &newval, &newnull);
-	return PointerGetDatum(result);
+	if (TRIGGER_FIRED_BEFORE(td->tg_event))
+	{
+		bool		newnull = false;
+
+		if (!isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_GENERATED_ALWAYS),
+					 errmsg("cannot insert a value into column \"%s\" of ledger table \"%s\"",
+							GOV_ENTRY_COLUMN, ledger->name),
+					 errdetail("The entry id is assigned by govledger.")));
+		idval = Int64GetDatum(GovNextEntryId());
+		return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc,
+														 1, &col, &idval,
+														 &newnull));
+	}
+	else
+	{
+		Datum	   *values;
+		bool	   *nulls;
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("row of ledger table \"%s\" reached the recording trigger without an entry id",
+							ledger->name)));
+		values = palloc(sizeof(Datum) * desc->natts);
+		nulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(td->tg_trigtuple, desc, values, nulls);
+		GovRecordEntry(ledger, DatumGetInt64(idval), desc, values, nulls);
+		return PointerGetDatum(NULL);
+	}
 }
 
 /* SQL function: govledger.append_only_trigger() returns trigger */

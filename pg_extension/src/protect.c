@@ -311,6 +311,12 @@ govledger_protect(PG_FUNCTION_ARGS)
 	run_sql(sql.data);
 	resetStringInfo(&sql);
 	appendStringInfo(&sql,
+					 "CREATE TRIGGER %s AFTER INSERT ON %s FOR EACH ROW "
+					 "EXECUTE FUNCTION govledger.insert_trigger()",
+					 GOV_TRIGGER_RECORD, qname);
+	run_sql(sql.data);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
 					 "CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
 					 "FOR EACH STATEMENT EXECUTE FUNCTION govledger.append_only_trigger()",
 					 GOV_TRIGGER_MODIFY, qname);
@@ -369,7 +375,7 @@ govledger_adopt_row(PG_FUNCTION_ARGS)
 	values = palloc(sizeof(Datum) * desc->natts);
 	nulls = palloc(sizeof(bool) * desc->natts);
 	heap_deform_tuple(&tup, desc, values, nulls);
-	id = GovRecordEntry(ledger, desc, values, nulls);
+	id = GovRecordEntry(ledger, 0, desc, values, nulls);
 	ReleaseTupleDesc(desc);
 	PG_RETURN_INT64(id);
 }
