@@ -14,7 +14,7 @@
 
 static void ngx_http_govledger_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_govledger_prepare(ngx_http_request_t *r,
-    ngx_http_govledger_ctx_t *ctx);
+    ngx_http_govledger_ctx_t *ctx, char **message, char **details);
 static ngx_int_t ngx_http_govledger_read_body(ngx_http_request_t *r,
     ngx_http_govledger_ctx_t *ctx);
 static ngx_int_t ngx_http_govledger_json_type(ngx_http_request_t *r);
@@ -114,6 +114,7 @@ ngx_http_govledger_call_handler(ngx_http_request_t *r)
 static void
 ngx_http_govledger_body_handler(ngx_http_request_t *r)
 {
+    char                            *message, *details, code[8];
     ngx_int_t                        rc;
     ngx_http_govledger_ctx_t        *ctx;
     ngx_http_govledger_main_conf_t  *gmcf;
@@ -121,9 +122,18 @@ ngx_http_govledger_body_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_govledger_module);
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_govledger_module);
 
-    rc = ngx_http_govledger_prepare(r, ctx);
+    message = NULL;
+    details = NULL;
+
+    rc = ngx_http_govledger_prepare(r, ctx, &message, &details);
 
     if (rc != NGX_OK) {
+        if (message) {
+            (void) ngx_sprintf((u_char *) code, "GL%03i%Z", rc);
+            rc = ngx_http_govledger_send_error(r, rc, code, message, details,
+                                               NULL);
+        }
+
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -165,15 +175,16 @@ ngx_http_govledger_body_handler(ngx_http_request_t *r)
 
 /*
  * Everything that can be refused before the database is asked.  Returns
- * NGX_OK, or the status of a response already sent, or an error status.
+ * NGX_OK, or an HTTP status with the message to send (none for a 500).
  */
 
 static ngx_int_t
 ngx_http_govledger_prepare(ngx_http_request_t *r,
-    ngx_http_govledger_ctx_t *ctx)
+    ngx_http_govledger_ctx_t *ctx, char **message, char **details)
 {
     char                           *err;
     json_t                         *doc;
+    ngx_int_t                       rc;
     ngx_str_t                       value;
     ngx_uint_t                      i;
     json_error_t                    jerr;
@@ -190,10 +201,8 @@ ngx_http_govledger_prepare(ngx_http_request_t *r,
     if (ctx->body.len && lcf->body_json) {
 
         if (ngx_http_govledger_json_type(r) != NGX_OK) {
-            return ngx_http_govledger_send_error(r,
-                                        NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                        "GL415", "request body must be "
-                                        "application/json", NULL, NULL);
+            *message = "request body must be application/json";
+            return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
         }
 
         doc = json_loadb((char *) ctx->body.data, ctx->body.len,
@@ -208,10 +217,9 @@ ngx_http_govledger_prepare(ngx_http_request_t *r,
                                 "%s at line %d, column %d%Z",
                                 jerr.text, jerr.line, jerr.column);
 
-            return ngx_http_govledger_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                                 "GL400",
-                                                 "malformed JSON body", err,
-                                                 NULL);
+            *message = "malformed JSON body";
+            *details = err;
+            return NGX_HTTP_BAD_REQUEST;
         }
 
         json_decref(doc);
@@ -254,11 +262,15 @@ ngx_http_govledger_prepare(ngx_http_request_t *r,
             break;
         }
 
-        if (ngx_http_govledger_param(r, &value, &ctx->params[i]) != NGX_OK) {
-            return ngx_http_govledger_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                                 "GL400",
-                                                 "invalid parameter", NULL,
-                                                 NULL);
+        rc = ngx_http_govledger_param(r, &value, &ctx->params[i]);
+
+        if (rc == NGX_DECLINED) {
+            *message = "invalid parameter";
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
