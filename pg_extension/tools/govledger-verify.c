@@ -6,9 +6,9 @@
  *	  checkpoint, and optionally that the log only grew since an older
  *	  checkpoint.
  *
- * Built from the same pg_extension/src/common sources the extension
- * uses (hashing, Merkle proofs, signed notes, JSON and JCS), never from
- * a copy.  See docs/govledger-verify.md and docs/receipt-format.md.
+ * All checks are GlReceiptVerify and GlReceiptVerifyConsistency of
+ * pg_extension/src/common/receipt.c, the code govledger.verify_receipt()
+ * runs inside the extension; this file only reads files and reports.  See docs/govledger-verify.md and docs/receipt-format.md.
  *
  * Exit status: 0 verified; 1 the receipt or a checkpoint does not
  * verify (one line on stderr names the field); 2 usage or I/O error.
@@ -26,15 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "encode.h"
-#include "hash.h"
-#include "jcs.h"
-#include "json.h"
-#include "merkle.h"
-#include "note.h"
+#include "notekey.h"
+#include "receipt.h"
 
-#define RECEIPT_FORMAT	"govledger-receipt-v1"
 #define MAX_INPUT		(16 * 1024 * 1024)
 
 #define EXIT_BAD		1
@@ -113,87 +107,6 @@ read_file(const char *path, size_t *len, const char *what)
 	return buf;
 }
 
-/* Member of the receipt with the wanted type, or die naming it. */
-static const GlJson *
-member(const GlJson *obj, const char *key, GlJsonType type, const char *ctx)
-{
-	const GlJson *v = GlJsonGet(obj, key);
-	char		field[128];
-
-	snprintf(field, sizeof(field), "%s%s", ctx, key);
-	if (v == NULL)
-		die(EXIT_BAD, field, "missing");
-	if (v->type != type)
-		die(EXIT_BAD, field, "has the wrong JSON type");
-	return v;
-}
-
-static uint64_t
-member_u64(const GlJson *obj, const char *key, const char *ctx)
-{
-	const GlJson *v = member(obj, key, GL_JSON_NUMBER, ctx);
-	uint64_t	out;
-	char		field[128];
-
-	snprintf(field, sizeof(field), "%s%s", ctx, key);
-	if (GlJsonGetUint64(v, &out) != 0)
-		die(EXIT_BAD, field, "is not a non-negative 64-bit integer");
-	return out;
-}
-
-/* Decode one hex hash of exactly h->size bytes or die. */
-static void
-hex_hash(const GlJson *v, const GlHash *h, uint8_t *out, const char *field)
-{
-	if (v->type != GL_JSON_STRING ||
-		GlHexDecode(v->str, v->len, out, h->size) != (long) h->size ||
-		v->len != 2 * h->size)
-		die(EXIT_BAD, field, "is not %zu bytes of lower-case hex", h->size);
-}
-
-/* A proof array of hex hashes into out; returns the count. */
-static int
-proof_array(const GlJson *obj, const GlHash *h, uint8_t *out, const char *ctx)
-{
-	const GlJson *arr = member(obj, "proof", GL_JSON_ARRAY, ctx);
-	char		field[128];
-	size_t		i;
-
-	snprintf(field, sizeof(field), "%sproof", ctx);
-	if (arr->count > GL_MERKLE_MAX_PROOF)
-		die(EXIT_BAD, field, "has too many hashes");
-	for (i = 0; i < arr->count; i++)
-	{
-		char		f2[160];
-
-		snprintf(f2, sizeof(f2), "%s[%zu]", field, i);
-		hex_hash(arr->items[i], h, out + i * h->size, f2);
-	}
-	return (int) arr->count;
-}
-
-/*
- * Verify a signed checkpoint note against the key and parse its body:
- * origin must equal 'origin' when given.  Dies on any failure.
- */
-static void
-check_checkpoint(const char *text, size_t len, GlNoteKey *key,
-				 const GlHash *h, const char *origin, GlNote *note,
-				 GlCheckpoint *cp, const char *field)
-{
-	const char *err = "";
-	int			rc;
-
-	rc = GlNoteParse(note, text, len, &err);
-	if (rc != GL_NOTE_OK)
-		die(EXIT_BAD, field, "%s", err);
-	rc = GlNoteVerify(note, key, 1, NULL, &err);
-	if (rc != GL_NOTE_OK)
-		die(EXIT_BAD, field, "%s (key %s)", err, key->name);
-	if (GlCheckpointParse(cp, note->text, note->textlen, h->size, origin, &err) != 0)
-		die(EXIT_BAD, field, "%s", err);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -205,23 +118,11 @@ main(int argc, char **argv)
 	char	   *keybuf = NULL;
 	char	   *text;
 	size_t		len;
-	GlJsonDoc	doc;
-	char		jerr[256];
-	const GlJson *r;
-	const GlJson *v;
 	GlNoteKey	key;
-	const char *err = "";
-	GlHash		h;
-	uint8_t		leaf[GL_HASH_MAX_SIZE];
-	uint8_t		computed[GL_HASH_MAX_SIZE];
-	uint8_t		proof[GL_MERKLE_MAX_PROOF * GL_HASH_MAX_SIZE];
-	int			nproof;
-	uint64_t	entry_id;
-	uint64_t	leaf_index;
-	uint64_t	tree_size;
-	static GlNote note;
-	GlCheckpoint cp;
-	char	   *origin;
+	const char *kerr = "";
+	char		err[512];
+	GlReceiptInfo info;
+	int			rc;
 	int			i;
 
 	for (i = 1; i < argc; i++)
@@ -273,78 +174,14 @@ main(int argc, char **argv)
 			keybuf[--len] = '\0';
 		vkey = keybuf;
 	}
-	if (GlNoteKeyParseVerifier(&key, vkey, strlen(vkey), &err) != 0)
-		die(EXIT_USAGE, "key", "%s", err);
+	if (GlNoteKeyParseVerifier(&key, vkey, strlen(vkey), &kerr) != 0)
+		die(EXIT_USAGE, "key", "%s", kerr);
 
 	/* the receipt */
 	text = read_file(receiptfile, &len, "receipt");
-	if (GlJsonParse(&doc, text, len, jerr, sizeof(jerr)) != 0)
-		die(EXIT_BAD, "receipt", "not valid JSON: %s", jerr);
-	r = doc.root;
-	if (r->type != GL_JSON_OBJECT)
-		die(EXIT_BAD, "receipt", "not a JSON object");
-	v = member(r, "format", GL_JSON_STRING, "");
-	if (strcmp(v->str, RECEIPT_FORMAT) != 0)
-		die(EXIT_BAD, "format", "is not \"%s\"", RECEIPT_FORMAT);
-	v = member(r, "hash_alg", GL_JSON_STRING, "");
-	if (GlHashOpen(&h, v->str) != 0)
-		die(EXIT_BAD, "hash_alg", "unsupported hash algorithm \"%s\"", v->str);
-	origin = strdup(member(r, "log", GL_JSON_STRING, "")->str);
-	entry_id = member_u64(r, "entry_id", "");
-	leaf_index = member_u64(r, "leaf_index", "");
-	tree_size = member_u64(r, "tree_size", "");
-	member(r, "ledger", GL_JSON_STRING, "");
-
-	/* canonical text: canonical, bound to entry_id and ledger, hashed to leaf_hash */
-	v = member(r, "canonical", GL_JSON_STRING, "");
-	{
-		GlBuf		canon;
-		GlJsonDoc	cdoc;
-		const GlJson *e;
-		char		idbuf[32];
-
-		GlBufInit(&canon);
-		if (GlJcsCanonicalize(v->str, v->len, &canon, jerr, sizeof(jerr)) != 0)
-			die(EXIT_BAD, "canonical", "not valid I-JSON: %s", jerr);
-		if (canon.len != v->len || memcmp(canon.data, v->str, v->len) != 0)
-			die(EXIT_BAD, "canonical", "is not in RFC 8785 canonical form");
-		GlBufFree(&canon);
-		if (GlJsonParse(&cdoc, v->str, v->len, jerr, sizeof(jerr)) != 0 ||
-			cdoc.root->type != GL_JSON_OBJECT)
-			die(EXIT_BAD, "canonical", "is not a JSON object");
-		snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long) entry_id);
-		e = GlJsonGet(cdoc.root, "entry");
-		if (e == NULL || e->type != GL_JSON_STRING || strcmp(e->str, idbuf) != 0)
-			die(EXIT_BAD, "entry_id", "does not match the entry in the canonical row");
-		e = GlJsonGet(cdoc.root, "ledger");
-		if (e == NULL || e->type != GL_JSON_STRING ||
-			strcmp(e->str, member(r, "ledger", GL_JSON_STRING, "")->str) != 0)
-			die(EXIT_BAD, "ledger", "does not match the ledger in the canonical row");
-		GlJsonFree(&cdoc);
-	}
-	hex_hash(member(r, "leaf_hash", GL_JSON_STRING, ""), &h, leaf, "leaf_hash");
-	if (GlHashLeaf(&h, v->str, v->len, computed) != 0)
-		die(EXIT_USAGE, NULL, "hashing failed");
-	if (memcmp(computed, leaf, h.size) != 0)
-		die(EXIT_BAD, "leaf_hash", "differs from H(0x00 || canonical) under %s", h.name);
-
-	/* the checkpoint: signature, origin, size */
-	v = member(r, "checkpoint", GL_JSON_STRING, "");
-	check_checkpoint(v->str, v->len, &key, &h, NULL, &note, &cp, "checkpoint");
-	if (cp.originlen != strlen(origin) || memcmp(cp.origin, origin, cp.originlen) != 0)
-		die(EXIT_BAD, "log", "\"%s\" is not the origin of the checkpoint", origin);
-	if (cp.size != tree_size)
-		die(EXIT_BAD, "tree_size", "is %llu but the checkpoint is for size %llu",
-			(unsigned long long) tree_size, (unsigned long long) cp.size);
-
-	/* the inclusion proof */
-	nproof = proof_array(r, &h, proof, "");
-	if (leaf_index >= tree_size)
-		die(EXIT_BAD, "leaf_index", "is not below tree_size");
-	if (GlMerkleVerifyInclusion(&h, leaf_index, tree_size, leaf, proof, nproof,
-								cp.root) != 0)
-		die(EXIT_BAD, "proof", "does not prove leaf_hash as leaf %llu of the checkpoint's tree",
-			(unsigned long long) leaf_index);
+	rc = GlReceiptVerify(text, len, &key, &info, err, sizeof(err));
+	if (rc != 0)
+		die(rc < 0 ? EXIT_USAGE : EXIT_BAD, NULL, "%s", err);
 
 	/* optional: an older checkpoint and a consistency proof */
 	if (oldfile)
@@ -353,50 +190,26 @@ main(int argc, char **argv)
 		size_t		oldlen;
 		char	   *constext;
 		size_t		conslen;
-		static GlNote oldnote;
-		GlCheckpoint oldcp;
-		GlJsonDoc	cdoc;
-		uint64_t	old_size;
-		uint64_t	new_size;
-		uint8_t		cproof[GL_MERKLE_MAX_PROOF * GL_HASH_MAX_SIZE];
-		int			ncproof;
 
 		oldtext = read_file(oldfile, &oldlen, "old checkpoint");
-		check_checkpoint(oldtext, oldlen, &key, &h, origin, &oldnote, &oldcp,
-						 "old checkpoint");
 		constext = read_file(consfile, &conslen, "consistency");
-		if (GlJsonParse(&cdoc, constext, conslen, jerr, sizeof(jerr)) != 0 ||
-			cdoc.root->type != GL_JSON_OBJECT)
-			die(EXIT_BAD, "consistency", "not a JSON object: %s", jerr);
-		old_size = member_u64(cdoc.root, "old_size", "consistency.");
-		new_size = member_u64(cdoc.root, "new_size", "consistency.");
-		if (old_size != oldcp.size)
-			die(EXIT_BAD, "consistency.old_size", "does not match the old checkpoint's size");
-		if (new_size != cp.size)
-			die(EXIT_BAD, "consistency.new_size", "does not match the receipt's checkpoint size");
-		ncproof = proof_array(cdoc.root, &h, cproof, "consistency.");
-		if (GlMerkleVerifyConsistency(&h, old_size, new_size, oldcp.root, cp.root,
-									  cproof, ncproof) != 0)
-			die(EXIT_BAD, "consistency.proof",
-				"the receipt's tree is not an append-only extension of the old checkpoint");
+		rc = GlReceiptVerifyConsistency(&info, &key, oldtext, oldlen,
+										constext, conslen, err, sizeof(err));
+		if (rc != 0)
+			die(rc < 0 ? EXIT_USAGE : EXIT_BAD, NULL, "%s", err);
 		if (!quiet)
-			printf("consistent: tree %llu extends old checkpoint %llu\n",
-				   (unsigned long long) new_size, (unsigned long long) old_size);
-		GlJsonFree(&cdoc);
+			printf("consistent: tree %llu extends the old checkpoint\n",
+				   (unsigned long long) info.tree_size);
 		free(constext);
 		free(oldtext);
 	}
 
 	if (!quiet)
 		printf("verified: entry %llu of %s is leaf %llu of %s at tree size %llu, signed by %s+%08x\n",
-			   (unsigned long long) entry_id,
-			   member(r, "ledger", GL_JSON_STRING, "")->str,
-			   (unsigned long long) leaf_index, origin,
-			   (unsigned long long) tree_size, key.name, (unsigned int) key.key_id);
-	GlHashClose(&h);
+			   (unsigned long long) info.entry_id, info.ledger,
+			   (unsigned long long) info.leaf_index, info.origin,
+			   (unsigned long long) info.tree_size, key.name, (unsigned int) key.key_id);
 	GlNoteKeyFree(&key);
-	GlJsonFree(&doc);
-	free(origin);
 	free(text);
 	free(keybuf);
 	return 0;
