@@ -14,6 +14,7 @@ NGX_BUILD_SRC   = $(CURDIR)/build/nginx-src
 NGX_OUT         = $(CURDIR)/build/ngx
 NGX_MODULE_DIR  = $(CURDIR)/ngx_module
 NGX_MODULE_SRCS = $(wildcard $(NGX_MODULE_DIR)/*.c) \
+                  $(NGX_MODULE_DIR)/fetch-nginx-source \
                   $(wildcard $(NGX_MODULE_DIR)/*.h) $(NGX_MODULE_DIR)/config
 
 # flags of Debian's packaged nginx (nginx -V), so that the module's
@@ -67,7 +68,6 @@ $(NGX_ASAN_OUT)/sbin/nginx: $(NGX_MODULE_SRCS)
 	    --prefix=$(NGX_ASAN_OUT) --with-compat --with-debug --with-threads \
 	    --with-http_ssl_module --with-http_realip_module \
 	    --with-http_auth_request_module --with-http_v2_module \
-	    --without-http_rewrite_module --without-http_gzip_module \
 	    --with-cc-opt="$(NGX_ASAN_FLAGS)" \
 	    --with-ld-opt="-fsanitize=address,undefined" \
 	    --add-dynamic-module=$(NGX_MODULE_DIR) > configure.log 2>&1 \

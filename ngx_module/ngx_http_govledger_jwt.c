@@ -386,7 +386,22 @@ ngx_http_govledger_load_pem(ngx_conf_t *cf, ngx_http_govledger_jwt_key_t *key,
     key->secret_len = n;
 
     if (ngx_http_govledger_alg_hmac(key->alg)) {
-        /* the file holds the raw secret octets */
+
+        /*
+         * the file holds the raw secret octets; a PEM file here is a
+         * public key about to become a MAC secret (algorithm confusion)
+         */
+
+        if (ngx_strlcasestrn(key->secret, key->secret + n,
+                             (u_char *) "-----BEGIN", 10 - 1)
+            != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"govledger_jwt_key\": \"%s\" is a PEM file, "
+                               "not an HMAC secret", path->data);
+            return NGX_CONF_ERROR;
+        }
+
         return NGX_CONF_OK;
     }
 
