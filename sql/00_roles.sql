@@ -65,4 +65,7 @@ COMMENT ON SCHEMA report IS 'aggregate views for reporting tools; the only objec
 REVOKE ALL ON SCHEMA app, api, report FROM PUBLIC;
 GRANT USAGE ON SCHEMA app TO citizen, officer, agency;
 GRANT USAGE ON SCHEMA api TO citizen, officer, agency, reporter, anonymous;
+-- the gateway prepares its calls before switching role: it must resolve the
+-- names in api, but may execute none of them as itself
+GRANT USAGE ON SCHEMA api TO govledger_gateway;
 GRANT USAGE ON SCHEMA report TO reporter;
