@@ -1,0 +1,2 @@
+\set a random(1, 100000)
+INSERT INTO bench_ledger (account, amount, memo) VALUES (:a, :a * 0.01, 'payment reference ' || :a);
