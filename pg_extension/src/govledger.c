@@ -20,6 +20,7 @@
 #include "fmgr.h"
 
 #include "govledger.h"
+#include "seal.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,4 +33,6 @@ void
 _PG_init(void)
 {
 	GovCacheInit();
+	GovKeysInit();
+	GovWorkerRegister();
 }

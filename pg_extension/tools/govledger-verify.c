@@ -192,6 +192,14 @@ main(int argc, char **argv)
 		size_t		conslen;
 
 		oldtext = read_file(oldfile, &oldlen, "old checkpoint");
+
+		/*
+		 * A signed note ends in exactly one newline; tools such as psql -A
+		 * add another when saving one to a file.  Extra final newlines
+		 * cannot be part of a valid note, so dropping them is unambiguous.
+		 */
+		while (oldlen >= 2 && oldtext[oldlen - 1] == '\n' && oldtext[oldlen - 2] == '\n')
+			oldtext[--oldlen] = '\0';
 		constext = read_file(consfile, &conslen, "consistency");
 		rc = GlReceiptVerifyConsistency(&info, &key, oldtext, oldlen,
 										constext, conslen, err, sizeof(err));

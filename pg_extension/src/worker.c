@@ -1,0 +1,310 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Background sealing: a launcher that starts one sealer per database,
+ *	  and the sealer, which seals every log of its database every
+ *	  govledger.seal_interval milliseconds.
+ *
+ * Both run only when govledger is in shared_preload_libraries.  The
+ * launcher connects to no database; every few seconds it lists the
+ * databases that accept connections and starts a dynamic sealer for each
+ * one that has none.  A sealer in a database without the extension exits
+ * at once with status 0 (not restarted; the launcher tries that database
+ * again later), so databases without govledger cost one short connection
+ * now and then.  A sealer that fails exits with status 1 and is restarted
+ * by the postmaster after a second.
+ *
+ * Each round is one transaction per log, taking the log's seal lock
+ * without waiting: a concurrent govledger.seal() simply wins.  A sealer
+ * stays connected to its database, so DROP DATABASE of a database using
+ * govledger needs WITH (FORCE) (PostgreSQL 13 and later).
+ *
+ * Copyright (c) 2026, govledger contributors
+ *
+ * IDENTIFICATION
+ *	  pg_extension/src/worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "govledger.h"
+#include "seal.h"
+
+int			gov_seal_interval = 50;
+
+#define LAUNCHER_NAP_MS		2000
+#define RETRY_MS			10000
+#define MAX_DATABASES		256
+
+PGDLLEXPORT void GovLauncherMain(Datum arg);
+PGDLLEXPORT void GovSealerMain(Datum arg);
+
+/*
+ * GovWorkerRegister
+ *		Define govledger.seal_interval and, when preloading, register the
+ *		launcher.  Called from _PG_init.
+ */
+void
+GovWorkerRegister(void)
+{
+	BackgroundWorker w;
+
+	DefineCustomIntVariable("govledger.seal_interval",
+							"Milliseconds between sealing rounds of the background sealer.",
+							NULL,
+							&gov_seal_interval,
+							50, 1, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 5;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "govledger");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "GovLauncherMain");
+	snprintf(w.bgw_name, BGW_MAXLEN, "govledger launcher");
+	snprintf(w.bgw_type, BGW_MAXLEN, "govledger launcher");
+	RegisterBackgroundWorker(&w);
+}
+
+typedef struct DbSlot
+{
+	Oid			dboid;
+	BackgroundWorkerHandle *handle;
+	TimestampTz next_try;
+	bool		seen;
+} DbSlot;
+
+static DbSlot slots[MAX_DATABASES];
+static int	nslots = 0;
+
+static DbSlot *
+slot_for(Oid dboid)
+{
+	int			i;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].dboid == dboid)
+			return &slots[i];
+	if (nslots == MAX_DATABASES)
+		return NULL;
+	memset(&slots[nslots], 0, sizeof(DbSlot));
+	slots[nslots].dboid = dboid;
+	return &slots[nslots++];
+}
+
+/* Start a sealer for the database unless one runs or it is too early. */
+static void
+ensure_sealer(DbSlot *s, TimestampTz now)
+{
+	BackgroundWorker w;
+	pid_t		pid;
+
+	if (s->handle != NULL)
+	{
+		BgwHandleStatus st = GetBackgroundWorkerPid(s->handle, &pid);
+
+		if (st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED)
+			return;
+		pfree(s->handle);
+		s->handle = NULL;
+	}
+	if (now < s->next_try)
+		return;
+	s->next_try = TimestampTzPlusMilliseconds(now, RETRY_MS);
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 1;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "govledger");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "GovSealerMain");
+	snprintf(w.bgw_name, BGW_MAXLEN, "govledger sealer %u", s->dboid);
+	snprintf(w.bgw_type, BGW_MAXLEN, "govledger sealer");
+	w.bgw_main_arg = ObjectIdGetDatum(s->dboid);
+	w.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&w, &s->handle))
+	{
+		s->handle = NULL;
+		ereport(LOG,
+				(errmsg("govledger: could not start a sealer for database %u (max_worker_processes?)",
+						s->dboid)));
+	}
+}
+
+/* Scan pg_database and make sure each connectable database has a sealer. */
+static void
+launcher_round(void)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			dbs[MAX_DATABASES];
+	int			ndbs = 0;
+	int			i;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL &&
+		   ndbs < MAX_DATABASES)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (db->datallowconn && !db->datistemplate &&
+			db->datconnlimit != -2)	/* -2: invalid, half-dropped */
+			dbs[ndbs++] = db->oid;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+
+	for (i = 0; i < ndbs; i++)
+	{
+		DbSlot	   *s = slot_for(dbs[i]);
+
+		if (s)
+			ensure_sealer(s, now);
+	}
+}
+
+void
+GovLauncherMain(Datum arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("govledger launcher");
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		launcher_round();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 LAUNCHER_NAP_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* Ids of all logs of the database, read in the current transaction. */
+static int
+list_logs(int32 *ids, int max)
+{
+	Relation	rel = table_open(GovGetCatalog()->log, AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	HeapTuple	tup;
+	int			n = 0;
+
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL && n < max)
+	{
+		bool		isnull;
+
+		ids[n++] = DatumGetInt32(heap_getattr(tup, Anum_gov_log_log_id,
+											  RelationGetDescr(rel), &isnull));
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return n;
+}
+
+/* One sealing round; returns false when the extension is not installed. */
+static bool
+sealer_round(void)
+{
+	int32		ids[256];
+	int			n;
+	int			i;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!OidIsValid(get_extension_oid("govledger", true)))
+	{
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return false;
+	}
+	n = list_logs(ids, lengthof(ids));
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	for (i = 0; i < n; i++)
+	{
+		GovLog		log;
+		bool		sealed = false;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "sealing");
+		if (GovLogById(ids[i], &log))
+			(void) GovSealLog(&log, false, &sealed);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	return true;
+}
+
+void
+GovSealerMain(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("govledger sealer");
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!sealer_round())
+			proc_exit(0);		/* no govledger here: not restarted */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 gov_seal_interval, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
