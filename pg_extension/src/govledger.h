@@ -183,7 +183,8 @@ typedef struct GovEntryRow
 extern void GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e);
 extern bool GovFetchEntry(Relation entryrel, int64 entry_id, Snapshot snap,
 						  GovEntryRow *e);
-extern Oid	GovEntryIndexOf(Relation rel, AttrNumber attnum);
+extern Oid	GovEntryIndexOf(Relation rel, AttrNumber attnum,
+							bool require_unique);
 extern void GovComputeLeaf(GovLedger *ledger, const GovEntryRow *e,
 						   TupleDesc desc, Datum *values, bool *nulls,
 						   StringInfo buf, uint8 *leaf);

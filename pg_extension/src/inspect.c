@@ -26,6 +26,8 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -35,6 +37,20 @@
 #include "utils/syscache.h"
 
 #include "govledger.h"
+
+/* Whether index indexoid is a btree index */
+static bool
+index_is_btree(Oid indexoid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
+	bool		result;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	result = ((Form_pg_class) GETSTRUCT(tup))->relam == BTREE_AM_OID;
+	ReleaseSysCache(tup);
+	return result;
+}
 
 /*
  * GovEntryFromTuple
@@ -91,33 +107,40 @@ GovFetchEntry(Relation entryrel, int64 entry_id, Snapshot snap,
 
 /*
  * GovEntryIndexOf
- *		A valid unique btree index of rel whose only key is column attnum,
- *		or InvalidOid.
+ *		A valid btree index of rel whose only key is column attnum and that
+ *		has no predicate or expressions; a unique one when require_unique.
+ *		Unique indexes are preferred.  Returns InvalidOid when none fits.
  */
 Oid
-GovEntryIndexOf(Relation rel, AttrNumber attnum)
+GovEntryIndexOf(Relation rel, AttrNumber attnum, bool require_unique)
 {
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	Oid			result = InvalidOid;
+	bool		result_unique = false;
 
 	foreach(lc, indexes)
 	{
 		HeapTuple	tup = SearchSysCache1(INDEXRELID,
 										  ObjectIdGetDatum(lfirst_oid(lc)));
 		Form_pg_index idx;
+		bool		fits;
 
 		if (!HeapTupleIsValid(tup))
 			continue;
 		idx = (Form_pg_index) GETSTRUCT(tup);
-		if (idx->indisunique && idx->indisvalid && idx->indnkeyatts == 1 &&
+		fits = idx->indisvalid && idx->indnkeyatts == 1 &&
 			idx->indkey.values[0] == attnum &&
 			heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
-			heap_attisnull(tup, Anum_pg_index_indexprs, NULL))
+			heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
+			(idx->indisunique || !require_unique) &&
+			index_is_btree(idx->indexrelid);
+		if (fits && (!OidIsValid(result) || (idx->indisunique && !result_unique)))
+		{
 			result = idx->indexrelid;
+			result_unique = idx->indisunique;
+		}
 		ReleaseSysCache(tup);
-		if (OidIsValid(result))
-			break;
 	}
 	list_free(indexes);
 	return result;
@@ -184,7 +207,7 @@ encode_entry(FunctionCallInfo fcinfo, StringInfo buf)
 
 	rel = table_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
-	idx = GovEntryIndexOf(rel, ledger->entry_attnum);
+	idx = GovEntryIndexOf(rel, ledger->entry_attnum, false);
 	ScanKeyInit(&key, ledger->entry_attnum, BTEqualStrategyNumber,
 				F_INT8EQ, Int64GetDatum(entry_id));
 	scan = systable_beginscan(rel, idx, OidIsValid(idx), snap, 1, &key);

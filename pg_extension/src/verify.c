@@ -271,7 +271,9 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 	TableScanDesc scan;
 	HeapTuple	tup;
 	int64		nentries = 0;
-	Oid			idxoid = GovEntryIndexOf(rel, ledger->entry_attnum);
+	Oid			uniqueoid = GovEntryIndexOf(rel, ledger->entry_attnum, true);
+	Oid			idxoid = OidIsValid(uniqueoid) ? uniqueoid :
+		GovEntryIndexOf(rel, ledger->entry_attnum, false);
 	Relation	idx;
 	IndexScanDesc iscan;
 	TupleTableSlot *slot;
@@ -290,12 +292,13 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 
 	if (!OidIsValid(idxoid))
 	{
-		check_fail(ck, cxt, "the unique index on %s of %s is missing: deleted rows and duplicate entry ids cannot be located",
+		check_fail(ck, cxt, "the index on %s of %s is missing: deleted rows and duplicate entry ids cannot be located",
 				   GOV_ENTRY_COLUMN, ledger->name);
 		table_close(erel, AccessShareLock);
 		return;
 	}
-	if (nentries == matched)
+	/* with a unique index, equal counts mean every entry has its row */
+	if (OidIsValid(uniqueoid) && nentries == matched)
 	{
 		table_close(erel, AccessShareLock);
 		return;
