@@ -11,7 +11,7 @@ use Test::More;
 use GovNginx;
 
 plan(skip_all => 'GOVLEDGER_NGX_MODULE not built') unless GovNginx::has_module();
-my $nm = `command -v nm`;
+my $nm = grep { -x "$_/nm" } split(/:/, $ENV{PATH});
 plan(skip_all => 'nm not installed') unless $nm;
 
 my %allowed = map { $_ => 1 } qw(
