@@ -35,4 +35,5 @@ _PG_init(void)
 	GovCacheInit();
 	GovKeysInit();
 	GovWorkerRegister();
+	GovVerifyRegister(GovSealChecks);
 }

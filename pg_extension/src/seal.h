@@ -16,6 +16,7 @@
 #ifndef GOVLEDGER_SEAL_H
 #define GOVLEDGER_SEAL_H
 
+#include "nodes/pg_list.h"
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"

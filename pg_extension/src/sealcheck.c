@@ -1,0 +1,402 @@
+/*-------------------------------------------------------------------------
+ *
+ * sealcheck.c
+ *	  The log checks of govledger.verify(): recompute every log's tree
+ *	  from its leaves and compare it with the stored subtrees, the block
+ *	  roots and the signed checkpoints; follow the block chain; and check
+ *	  that every entry is sealed exactly once or still queued.
+ *
+ * For each log four rows are added (check names "<log>.leaves",
+ * "<log>.tree", "<log>.blocks", "<log>.sealed"), each naming the first
+ * damaged leaf, subtree or block.  Leaves and blocks are streamed in
+ * order through index scans, so memory stays flat whatever the size of
+ * the log; the stored subtree of every completed subtree is looked up
+ * once.  Signatures are checked with the public key registered in
+ * govledger.log, never the key file.
+ *
+ * These checks see the catalog as it is.  A history rewritten with
+ * every hash recomputed and every checkpoint re-signed passes them; only
+ * a checkpoint kept outside the database exposes that, through
+ * govledger.verify_checkpoint().
+ *
+ * Copyright (c) 2026, govledger contributors
+ *
+ * IDENTIFICATION
+ *	  pg_extension/src/sealcheck.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "common/checkpoint.h"
+#include "common/encode.h"
+#include "common/merkle.h"
+#include "common/note.h"
+#include "common/receipt.h"
+#include "govledger.h"
+#include "seal.h"
+
+typedef struct LogCheck
+{
+	GovLog		log;
+	GovSealRels *rels;
+	GovTreeReader tr;
+	GovCheckResult *leaves;
+	GovCheckResult *tree;
+	GovCheckResult *blocks;
+	GovCheckResult *sealed;
+	MemoryContext cxt;			/* where results live */
+} LogCheck;
+
+static void
+fail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
+	pg_attribute_printf(3, 4);
+
+static void
+fail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
+{
+	c->failed++;
+	if (c->first_failure == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		StringInfoData s;
+
+		initStringInfo(&s);
+		for (;;)
+		{
+			va_list		ap;
+			int			needed;
+
+			va_start(ap, fmt);
+			needed = appendStringInfoVA(&s, fmt, ap);
+			va_end(ap);
+			if (needed == 0)
+				break;
+			enlargeStringInfo(&s, needed);
+		}
+		c->first_failure = s.data;
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static GovCheckResult *
+new_result(LogCheck *lc, const char *what, List **results)
+{
+	MemoryContext old = MemoryContextSwitchTo(lc->cxt);
+	GovCheckResult *r = palloc0(sizeof(GovCheckResult));
+
+	r->ledger = InvalidOid;
+	r->check_name = psprintf("%s.%s", lc->log.name, what);
+	*results = lappend(*results, r);
+	MemoryContextSwitchTo(old);
+	return r;
+}
+
+/* Frontier callback: compare each completed subtree with the stored one. */
+static int
+compare_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
+{
+	LogCheck   *lc = arg;
+	uint8		stored[GL_HASH_MAX_SIZE];
+
+	if (level == 0)
+		return 0;
+	lc->tree->checked++;
+	if (GovTreeLookup(&lc->tr, level, index, stored) != 0)
+		fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") is missing",
+			 level, index);
+	else if (memcmp(stored, hash, lc->log.hash->size) != 0)
+		fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") differs from the hash recomputed from its leaves",
+			 level, index);
+	return 0;
+}
+
+/* Check one block against the recomputed tree of its size. */
+static void
+check_block(LogCheck *lc, HeapTuple tup, TupleDesc desc, const uint8 *root,
+			int64 expect_no, const uint8 *prev_hash, bool have_prev)
+{
+	size_t		hsize = lc->log.hash->size;
+	bool		isnull;
+	int64		block_no = DatumGetInt64(heap_getattr(tup, 2, desc, &isnull));
+	int64		size = DatumGetInt64(heap_getattr(tup, 3, desc, &isnull));
+	bytea	   *broot = DatumGetByteaPP(heap_getattr(tup, 4, desc, &isnull));
+	Datum		prevd = heap_getattr(tup, 5, desc, &isnull);
+	bool		prev_null = isnull;
+	TimestampTz at = DatumGetTimestampTz(heap_getattr(tup, 6, desc, &isnull));
+	bytea	   *bhash = DatumGetByteaPP(heap_getattr(tup, 7, desc, &isnull));
+	char	   *note = TextDatumGetCString(heap_getattr(tup, 8, desc, &isnull));
+	uint8		want[GL_HASH_MAX_SIZE];
+	GlCheckpoint cp;
+	char		err[256];
+
+	lc->blocks->checked++;
+	if (block_no != expect_no)
+		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT " is missing (the chain jumps from " INT64_FORMAT " to " INT64_FORMAT ")",
+			 expect_no, expect_no - 1, block_no);
+	if (have_prev != !prev_null ||
+		(have_prev && (VARSIZE_ANY_EXHDR(DatumGetByteaPP(prevd)) != hsize ||
+					   memcmp(VARDATA_ANY(DatumGetByteaPP(prevd)), prev_hash, hsize) != 0)))
+		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": previous-hash link broken", block_no);
+	if (VARSIZE_ANY_EXHDR(broot) != hsize || memcmp(VARDATA_ANY(broot), root, hsize) != 0)
+		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": root differs from the tree of its " INT64_FORMAT " leaves recomputed from the leaves",
+			 block_no, size);
+	else
+	{
+		GovBlockHash(&lc->log, block_no, size, root,
+					 prev_null ? NULL : (const uint8 *) VARDATA_ANY(DatumGetByteaPP(prevd)),
+					 at, want);
+		if (VARSIZE_ANY_EXHDR(bhash) != hsize || memcmp(VARDATA_ANY(bhash), want, hsize) != 0)
+			fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": block hash does not match its contents", block_no);
+	}
+	if (GlCheckpointVerify(note, strlen(note), GovLogVerifier(&lc->log), hsize,
+						   lc->log.name, &cp, "checkpoint", err, sizeof(err)) != 0)
+		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": %s", block_no, err);
+	else if ((int64) cp.size != size || memcmp(cp.root, root, hsize) != 0)
+		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": signed checkpoint is for another tree than the block", block_no);
+}
+
+/* All checks of one log. */
+static void
+check_log(LogCheck *lc, Snapshot snap, List **results)
+{
+	size_t		hsize = lc->log.hash->size;
+	Relation	leafrel;
+	Relation	leafidx;
+	Relation	blockrel;
+	Relation	blockidx;
+	SysScanDesc lscan;
+	SysScanDesc bscan;
+	ScanKeyData key;
+	HeapTuple	btup;
+	GlMerkleFrontier *f = palloc(sizeof(GlMerkleFrontier));
+	uint8		root[GL_HASH_MAX_SIZE];
+	uint8		prev[GL_HASH_MAX_SIZE];
+	bool		have_prev = false;
+	int64		expect_no = 0;
+	int64		last_size = 0;
+	bool		leaves_done = false;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "govledger sealcheck",
+											  ALLOCSET_DEFAULT_SIZES);
+
+	lc->leaves = new_result(lc, "leaves", results);
+	lc->tree = new_result(lc, "tree", results);
+	lc->blocks = new_result(lc, "blocks", results);
+	lc->sealed = new_result(lc, "sealed", results);
+	GovTreeReaderOpen(&lc->tr, lc->rels, lc->log.log_id, snap);
+	GlMerkleFrontierInit(f);
+
+	leafrel = table_open(lc->rels->leaf, AccessShareLock);
+	leafidx = index_open(lc->rels->leaf_pkey, AccessShareLock);
+	blockrel = table_open(lc->rels->block, AccessShareLock);
+	blockidx = index_open(lc->rels->block_pkey, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(lc->log.log_id));
+	lscan = systable_beginscan_ordered(leafrel, leafidx, snap, 1, &key);
+	bscan = systable_beginscan_ordered(blockrel, blockidx, snap, 1, &key);
+
+	while ((btup = systable_getnext_ordered(bscan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		int64		size = DatumGetInt64(heap_getattr(btup, 3, RelationGetDescr(blockrel), &isnull));
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (size < last_size)
+			fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": tree size " INT64_FORMAT " is smaller than the previous block's",
+				 DatumGetInt64(heap_getattr(btup, 2, RelationGetDescr(blockrel), &isnull)), size);
+		/* append leaves up to this block's size */
+		while (!leaves_done && (int64) f->size < size)
+		{
+			HeapTuple	ltup = systable_getnext_ordered(lscan, ForwardScanDirection);
+			int64		idx;
+			bytea	   *lh;
+
+			if (ltup == NULL)
+			{
+				leaves_done = true;
+				break;
+			}
+			idx = DatumGetInt64(heap_getattr(ltup, 2, RelationGetDescr(leafrel), &isnull));
+			lh = DatumGetByteaPP(heap_getattr(ltup, 4, RelationGetDescr(leafrel), &isnull));
+			lc->leaves->checked++;
+			if (idx != (int64) f->size)
+			{
+				fail(lc->leaves, lc->cxt, "leaf " UINT64_FORMAT " is missing (the next stored leaf is " INT64_FORMAT ")",
+					 f->size, idx);
+				leaves_done = true;
+				break;
+			}
+			if (VARSIZE_ANY_EXHDR(lh) != hsize)
+			{
+				fail(lc->leaves, lc->cxt, "leaf " INT64_FORMAT " has a hash of the wrong length", idx);
+				leaves_done = true;
+				break;
+			}
+			old = MemoryContextSwitchTo(tmp);
+			GlMerkleFrontierAppend(f, lc->log.hash, (const uint8 *) VARDATA_ANY(lh),
+								   compare_subtree, lc);
+			MemoryContextSwitchTo(old);
+			if ((f->size & 1023) == 0)
+				MemoryContextReset(tmp);
+		}
+		if ((int64) f->size < size)
+		{
+			fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": its " INT64_FORMAT " leaves are not all stored (only " UINT64_FORMAT ")",
+				 DatumGetInt64(heap_getattr(btup, 2, RelationGetDescr(blockrel), &isnull)),
+				 size, f->size);
+			break;
+		}
+		GlMerkleFrontierRoot(f, lc->log.hash, root);
+		check_block(lc, btup, RelationGetDescr(blockrel), root, expect_no, prev, have_prev);
+		{
+			bool		n2;
+			bytea	   *bh = DatumGetByteaPP(heap_getattr(btup, 7, RelationGetDescr(blockrel), &n2));
+
+			if (VARSIZE_ANY_EXHDR(bh) == hsize)
+				memcpy(prev, VARDATA_ANY(bh), hsize);
+			have_prev = true;
+		}
+		expect_no = DatumGetInt64(heap_getattr(btup, 2, RelationGetDescr(blockrel), &isnull)) + 1;
+		last_size = size;
+	}
+	/* leaves beyond the last block: a block was removed */
+	if (!leaves_done)
+	{
+		HeapTuple	ltup = systable_getnext_ordered(lscan, ForwardScanDirection);
+
+		if (ltup != NULL)
+		{
+			bool		isnull;
+
+			fail(lc->leaves, lc->cxt, "leaf " INT64_FORMAT " lies beyond the last block (size " INT64_FORMAT "): blocks were removed",
+				 DatumGetInt64(heap_getattr(ltup, 2, RelationGetDescr(leafrel), &isnull)), last_size);
+		}
+	}
+	systable_endscan_ordered(bscan);
+	systable_endscan_ordered(lscan);
+	index_close(blockidx, AccessShareLock);
+	table_close(blockrel, AccessShareLock);
+	index_close(leafidx, AccessShareLock);
+	table_close(leafrel, AccessShareLock);
+	GovTreeReaderClose(&lc->tr);
+	MemoryContextDelete(tmp);
+	pfree(f);
+}
+
+/*
+ * Entries of the log neither sealed nor queued, leaves whose entry is
+ * missing or whose hash differs from the entry's, entries sealed twice.
+ */
+static void
+check_sealed(LogCheck *lc)
+{
+	static const char *const queries[] = {
+		/* entry lost: neither in the tree nor in the queue */
+		"SELECT e.entry_id, 'entry ' || e.entry_id || ' is neither sealed nor queued: its leaf was removed from the tree' "
+		"FROM govledger.entry e WHERE e.log_id = $1 "
+		"AND NOT EXISTS (SELECT 1 FROM govledger.leaf l WHERE l.entry_id = e.entry_id) "
+		"AND NOT EXISTS (SELECT 1 FROM govledger.unsealed u WHERE u.entry_id = e.entry_id) ORDER BY 1",
+		/* leaf without entry, or of another log, or with another hash */
+		"SELECT l.leaf_index, CASE WHEN e.entry_id IS NULL THEN 'leaf ' || l.leaf_index || ' names entry ' || l.entry_id || ', which does not exist' "
+		"WHEN e.log_id <> l.log_id THEN 'leaf ' || l.leaf_index || ' holds entry ' || l.entry_id || ' of another log' "
+		"ELSE 'leaf ' || l.leaf_index || ' (entry ' || l.entry_id || '): its hash differs from the entry''s leaf hash' END "
+		"FROM govledger.leaf l LEFT JOIN govledger.entry e ON e.entry_id = l.entry_id "
+		"WHERE l.log_id = $1 AND (e.entry_id IS NULL OR e.log_id <> l.log_id OR e.leaf_hash <> l.leaf_hash) ORDER BY 1",
+		/* sealed and still queued */
+		"SELECT u.entry_id, 'entry ' || u.entry_id || ' is sealed and still queued' "
+		"FROM govledger.unsealed u JOIN govledger.leaf l ON l.entry_id = u.entry_id WHERE u.log_id = $1 ORDER BY 1",
+	};
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1];
+	int			q;
+
+	args[0] = Int32GetDatum(lc->log.log_id);
+	for (q = 0; q < lengthof(queries); q++)
+	{
+		uint64		i;
+
+		if (SPI_execute_with_args(queries[q], 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "sealing check query failed");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			char	   *msg = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+			fail(q == 1 ? lc->leaves : lc->sealed, lc->cxt, "%s", msg);
+		}
+	}
+	if (SPI_execute_with_args("SELECT count(*) FROM govledger.entry WHERE log_id = $1",
+							  1, argtypes, args, NULL, true, 0) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+
+		lc->sealed->checked = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+	}
+}
+
+/*
+ * GovSealChecks
+ *		GovVerifyFn of the sealing checks: every log, or the log of relid.
+ */
+void
+GovSealChecks(Oid relid, List **results)
+{
+	GovSealRels rels;
+	Snapshot	snap = GetActiveSnapshot();
+	int32		only = -1;
+	int32		ids[256];
+	int			n = 0;
+	int			i;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	MemoryContext outer;
+
+	GovSealRelsLookup(&rels);
+	if (OidIsValid(relid))
+		only = GovLookupLedger(relid, false)->log_id;
+	rel = table_open(GovGetCatalog()->log, AccessShareLock);
+	scan = table_beginscan(rel, snap, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL && n < lengthof(ids))
+	{
+		bool		isnull;
+		int32		id = DatumGetInt32(heap_getattr(tup, Anum_gov_log_log_id,
+												   RelationGetDescr(rel), &isnull));
+
+		if (only < 0 || id == only)
+			ids[n++] = id;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	outer = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (i = 0; i < n; i++)
+	{
+		LogCheck	lc;
+
+		memset(&lc, 0, sizeof(lc));
+		if (!GovLogById(ids[i], &lc.log))
+			continue;
+		lc.rels = &rels;
+		/* results must outlive SPI: they go to the caller's context */
+		lc.cxt = outer;
+		check_log(&lc, snap, results);
+		check_sealed(&lc);
+	}
+	SPI_finish();
+}
