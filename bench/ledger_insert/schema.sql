@@ -1,6 +1,6 @@
 -- bench/ledger_insert/schema.sql: the same table twice, once plain and
 -- once a ledger table, for the pgbench insert comparison.
-SELECT govledger.drop_ledger('bench_ledger', 'benchmark reset')
+SELECT govledger.drop_ledger(relid::regclass, 'benchmark reset')
   FROM govledger.ledger WHERE relid = to_regclass('bench_ledger');
 DROP TABLE IF EXISTS bench_plain, bench_ledger;
 CREATE TABLE bench_plain (
