@@ -79,7 +79,8 @@ CREATE TABLE govledger.unsealed (
 COMMENT ON TABLE govledger.unsealed IS
 	'Queue of entries not yet sealed into their log, appended by the insert trigger; the sealer removes what it seals with DELETE ... RETURNING, so late commits are never skipped. leaf_hash is the leaf as computed at insert, the witness verify uses to tell an altered stored leaf from a changed row';
 
+GRANT USAGE ON SCHEMA govledger TO PUBLIC;
 REVOKE ALL ON govledger.log, govledger.ledger, govledger.entry,
 	govledger.unsealed FROM PUBLIC;
-GRANT SELECT ON govledger.log, govledger.ledger, govledger.entry
+GRANT SELECT ON govledger.log, govledger.ledger, govledger.entry, govledger.unsealed
 	TO PUBLIC;

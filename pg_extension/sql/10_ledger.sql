@@ -25,6 +25,11 @@ CREATE FUNCTION govledger._ddl_permitted(relid oid) RETURNS bool
 COMMENT ON FUNCTION govledger._ddl_permitted(oid) IS
 	'Internal to the DDL guard: true while govledger.drop_ledger or govledger.add_column runs DDL on that table';
 
+CREATE FUNCTION govledger._ddl_harmless(cmd pg_ddl_command) RETURNS bool
+	AS 'MODULE_PATHNAME', 'govledger_ddl_harmless' LANGUAGE C STABLE;
+COMMENT ON FUNCTION govledger._ddl_harmless(pg_ddl_command) IS
+	'Internal to the DDL guard: true for an ALTER TABLE that only changes row security, owner, storage parameters, statistics, CLUSTER ON or REPLICA IDENTITY';
+
 CREATE FUNCTION govledger.protect(tbl regclass, log text DEFAULT 'main')
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'govledger_protect' LANGUAGE C VOLATILE;

@@ -46,7 +46,8 @@ BEGIN
 	FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
 		target := NULL;
 		IF cmd.classid = 'pg_class'::regclass
-			AND cmd.command_tag = 'ALTER TABLE' THEN
+			AND cmd.command_tag = 'ALTER TABLE'
+			AND NOT govledger._ddl_harmless(cmd.command) THEN
 			target := cmd.objid;
 		ELSIF cmd.classid = 'pg_rewrite'::regclass THEN
 			SELECT ev_class INTO target FROM pg_rewrite WHERE oid = cmd.objid;
@@ -64,7 +65,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION govledger.guard_ddl() IS
-	'Event trigger function: refuses ALTER TABLE and CREATE RULE on ledger tables unless run by govledger.add_column';
+	'Event trigger function: refuses ALTER TABLE (but for row security, owner, storage parameters, statistics, CLUSTER ON, REPLICA IDENTITY) and CREATE RULE on ledger tables unless run by govledger.add_column';
 
 CREATE FUNCTION govledger.guard_drop() RETURNS event_trigger
 	LANGUAGE plpgsql

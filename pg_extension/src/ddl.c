@@ -30,6 +30,8 @@
 #include "catalog/objectaddress.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/deparse_utility.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -62,6 +64,59 @@ govledger_ddl_permitted(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(GovDdlPermitted(PG_GETARG_OID(0)));
+}
+
+/* SQL function: govledger._ddl_harmless(cmd pg_ddl_command) returns bool */
+PG_FUNCTION_INFO_V1(govledger_ddl_harmless);
+
+/*
+ * Whether a collected ALTER TABLE command only makes changes that leave
+ * every row, its encoding and the ledger's triggers as they are: row
+ * security, owner, storage parameters, statistics targets, column
+ * storage and compression, CLUSTER ON and REPLICA IDENTITY.  Anything
+ * else (columns, types, defaults, constraints, triggers, rules, name,
+ * schema, persistence) is not.
+ */
+Datum
+govledger_ddl_harmless(PG_FUNCTION_ARGS)
+{
+	CollectedCommand *cmd;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	cmd = (CollectedCommand *) PG_GETARG_POINTER(0);
+	if (cmd->type != SCT_AlterTable || cmd->d.alterTable.subcmds == NIL)
+		PG_RETURN_BOOL(false);
+	foreach(lc, cmd->d.alterTable.subcmds)
+	{
+		CollectedATSubcmd *sub = (CollectedATSubcmd *) lfirst(lc);
+		AlterTableCmd *at = (AlterTableCmd *) sub->parsetree;
+
+		if (!IsA(at, AlterTableCmd))
+			PG_RETURN_BOOL(false);
+		switch (at->subtype)
+		{
+			case AT_EnableRowSecurity:
+			case AT_DisableRowSecurity:
+			case AT_ForceRowSecurity:
+			case AT_NoForceRowSecurity:
+			case AT_ChangeOwner:
+			case AT_SetRelOptions:
+			case AT_ResetRelOptions:
+			case AT_ReplaceRelOptions:
+			case AT_SetStatistics:
+			case AT_SetStorage:
+			case AT_SetCompression:
+			case AT_ClusterOn:
+			case AT_DropCluster:
+			case AT_ReplicaIdentity:
+				break;
+			default:
+				PG_RETURN_BOOL(false);
+		}
+	}
+	PG_RETURN_BOOL(true);
 }
 
 /* Column number of 'name' in desc, or an error */

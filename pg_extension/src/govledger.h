@@ -180,6 +180,7 @@ typedef struct GovEntryRow
 } GovEntryRow;
 
 /* inspect.c */
+extern void GovCheckReadable(Oid relid);
 extern void GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e);
 extern bool GovFetchEntry(Relation entryrel, int64 entry_id, Snapshot snap,
 						  GovEntryRow *e);

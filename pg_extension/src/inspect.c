@@ -26,17 +26,43 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "govledger.h"
+
+/*
+ * GovCheckReadable
+ *		Raise an error unless the current role may read every row of
+ *		table relid: SELECT privilege, and no row-level security policy
+ *		applying to it.  The functions that read ledger rows directly
+ *		bypass the executor, so they must enforce this themselves.
+ */
+void
+GovCheckReadable(Oid relid)
+{
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row-level security of table \"%s\" applies to role \"%s\"",
+						get_rel_name(relid), GetUserNameFromId(GetUserId(), false)),
+				 errdetail("Reading ledger rows directly would bypass its policies.")));
+}
 
 /* Whether index indexoid is a btree index */
 static bool
@@ -204,6 +230,7 @@ encode_entry(FunctionCallInfo fcinfo, StringInfo buf)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 	ledger = GovLookupLedger(relid, false);
+	GovCheckReadable(relid);
 
 	rel = table_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);

@@ -47,12 +47,14 @@
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -598,6 +600,7 @@ govledger_verify(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("relation with OID %u does not exist", only)));
 		(void) GovLookupLedger(only, false);
+		GovCheckReadable(only);
 	}
 
 	snap = RegisterSnapshot(GetTransactionSnapshot());
@@ -616,7 +619,16 @@ govledger_verify(PG_FUNCTION_ARGS)
 		results = lappend(results, r);
 	}
 	foreach(lc, ledgers)
-		verify_ledger(lfirst_oid(lc), snap, &results);
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		/* verify() of all ledgers covers those the role may read */
+		if (!OidIsValid(only) &&
+			(pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+			 check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED))
+			continue;
+		verify_ledger(relid, snap, &results);
+	}
 	for (i = 0; i < num_extra_checks; i++)
 		extra_checks[i] (only, &results);
 	UnregisterSnapshot(snap);
