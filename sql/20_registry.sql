@@ -131,7 +131,7 @@ COMMENT ON FUNCTION app.new_salt() IS '32 bytes from gen_random_uuid() (strong r
 CREATE OR REPLACE FUNCTION app.ledger_setup(tbl regclass)
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM pg_attribute

@@ -96,7 +96,7 @@ GRANT EXECUTE ON FUNCTION app.signing_message(text, bytea) TO PUBLIC;
 CREATE OR REPLACE FUNCTION app.check_agency_signature()
 RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	k record;
@@ -155,24 +155,25 @@ $triggers$;
 -- NULL when the attestation is in force at the given time, else why not
 CREATE OR REPLACE FUNCTION app.attestation_problem(a_id bigint, at timestamptz)
 RETURNS text
-LANGUAGE sql STABLE STRICT
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE STRICT
 AS $$
-	SELECT CASE
-		WHEN a.attestation_id IS NULL THEN 'unknown attestation'
-		WHEN at < a.valid_from THEN 'not yet valid'
-		WHEN a.valid_until IS NOT NULL AND at >= a.valid_until THEN 'expired'
-		ELSE (SELECT CASE r.action WHEN 'revoke' THEN 'revoked: ' ELSE 'suspended: ' END
-					 || r.reason
-			  FROM app.revocation r
-			  WHERE r.attestation_id = a.attestation_id
-				AND r.effective_at <= at
-				AND (r.effective_until IS NULL OR at < r.effective_until)
-			  ORDER BY r.action = 'revoke' DESC, r.effective_at
-			  LIMIT 1)
-	END
-	FROM (SELECT 1) AS one
-	LEFT JOIN app.attestation a ON a.attestation_id = a_id
+BEGIN
+	RETURN (SELECT CASE
+			WHEN a.attestation_id IS NULL THEN 'unknown attestation'
+			WHEN at < a.valid_from THEN 'not yet valid'
+			WHEN a.valid_until IS NOT NULL AND at >= a.valid_until THEN 'expired'
+			ELSE (SELECT CASE r.action WHEN 'revoke' THEN 'revoked: ' ELSE 'suspended: ' END
+						 || r.reason
+				  FROM app.revocation r
+				  WHERE r.attestation_id = a.attestation_id
+					AND r.effective_at <= at
+					AND (r.effective_until IS NULL OR at < r.effective_until)
+				  ORDER BY r.action = 'revoke' DESC, r.effective_at
+				  LIMIT 1)
+		END
+		FROM (SELECT 1) AS one
+		LEFT JOIN app.attestation a ON a.attestation_id = a_id);
+END
 $$;
 COMMENT ON FUNCTION app.attestation_problem(bigint, timestamptz) IS
 	'NULL if the attestation is valid and neither revoked nor suspended at that time; otherwise the reason';

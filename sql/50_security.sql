@@ -18,90 +18,105 @@
 
 SET client_min_messages = warning;
 
+-- The claim helpers are plain SQL without SET clauses so that the planner
+-- inlines them (they are called for every row a policy checks); callers that
+-- matter pin their own search_path.
 CREATE OR REPLACE FUNCTION app.claims()
 RETURNS jsonb
 LANGUAGE sql STABLE
-SET search_path = pg_catalog
 AS $$
-	SELECT coalesce(nullif(current_setting('request.jwt.claims', true), ''),
-					'{}')::jsonb
+	SELECT coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true),
+						   '')::jsonb, '{}'::jsonb)
 $$;
 COMMENT ON FUNCTION app.claims() IS 'the JWT claims the gateway put into request.jwt.claims, or {}';
 
 CREATE OR REPLACE FUNCTION app.claim(name text)
 RETURNS text
 LANGUAGE sql STABLE
-SET search_path = pg_catalog
 AS $$
-	SELECT CASE WHEN jsonb_typeof(app.claims()) = 'object'
-				THEN app.claims() ->> name END
+	SELECT nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
+		   OPERATOR(pg_catalog.->>) name
 $$;
-COMMENT ON FUNCTION app.claim(text) IS 'one claim as text, NULL when absent';
+COMMENT ON FUNCTION app.claim(text) IS 'one claim as text, NULL when absent (or when the claims are not an object)';
 
 -- the request role survives SECURITY DEFINER calls (the GUC is not changed)
 CREATE OR REPLACE FUNCTION app.request_role()
 RETURNS text
 LANGUAGE sql STABLE
-SET search_path = pg_catalog
-AS $$ SELECT current_setting('role') $$;
+AS $$ SELECT pg_catalog.current_setting('role') $$;
 COMMENT ON FUNCTION app.request_role() IS 'the role set for this request (citizen, officer, ...), none outside a request';
 
 CREATE OR REPLACE FUNCTION app.current_person_id()
 RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT person_id FROM app.person_data
-	WHERE app.request_role() = 'citizen' AND subject = app.claim('sub')
+BEGIN
+	RETURN (SELECT person_id FROM app.person_data
+		WHERE app.request_role() = 'citizen' AND subject = app.claim('sub'));
+END
 $$;
 COMMENT ON FUNCTION app.current_person_id() IS 'the calling citizen''s person_id (NULL unless the role is citizen and sub is a registered subject)';
 
 CREATE OR REPLACE FUNCTION app.current_officer_id()
 RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT officer_id FROM app.officer
-	WHERE app.request_role() = 'officer' AND active
-	  AND subject = app.claim('sub') AND district_code = app.claim('district')
+BEGIN
+	RETURN (SELECT officer_id FROM app.officer
+		WHERE app.request_role() = 'officer' AND active
+		  AND subject = app.claim('sub') AND district_code = app.claim('district'));
+END
 $$;
 COMMENT ON FUNCTION app.current_officer_id() IS 'the calling officer (NULL unless role officer, an active officer with that sub, registered in the token''s district)';
 
 CREATE OR REPLACE FUNCTION app.current_district()
 RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT district_code FROM app.officer
-	WHERE officer_id = app.current_officer_id()
+BEGIN
+	RETURN (SELECT district_code FROM app.officer
+		WHERE officer_id = app.current_officer_id());
+END
 $$;
 COMMENT ON FUNCTION app.current_district() IS 'the calling officer''s district, NULL for anyone else';
 
 CREATE OR REPLACE FUNCTION app.current_agency()
 RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT CASE WHEN app.request_role() = 'agency' THEN
-		CASE WHEN app.claim('agency') IS NOT NULL
-			 THEN (SELECT agency_code FROM app.agency
-				   WHERE agency_code = app.claim('agency'))
-			 ELSE (SELECT agency_code FROM app.agency_client
-				   WHERE client_subject = app.claim('sub'))
-		END
-	END
+BEGIN
+	RETURN (SELECT CASE WHEN app.request_role() = 'agency' THEN
+			CASE WHEN app.claim('agency') IS NOT NULL
+				 THEN (SELECT agency_code FROM app.agency
+					   WHERE agency_code = app.claim('agency'))
+				 ELSE (SELECT agency_code FROM app.agency_client
+					   WHERE client_subject = app.claim('sub'))
+			END
+		END);
+END
 $$;
 COMMENT ON FUNCTION app.current_agency() IS 'the calling agency: its agency claim (JWT), or else its client certificate subject in app.agency_client (mTLS); NULL unless role agency';
 
 CREATE OR REPLACE FUNCTION app.application_visible(aid bigint)
 RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT EXISTS (SELECT 1 FROM app.application a
-				   WHERE a.application_id = aid
-					 AND (a.person_id = app.current_person_id()
-						  OR a.district_code = app.current_district()))
+BEGIN
+	RETURN (SELECT CASE app.request_role()
+			WHEN 'citizen' THEN EXISTS (SELECT 1 FROM app.application a
+										WHERE a.application_id = aid
+										  AND a.person_id = app.current_person_id())
+			WHEN 'officer' THEN EXISTS (SELECT 1 FROM app.application a
+										WHERE a.application_id = aid
+										  AND a.district_code = app.current_district())
+			ELSE false
+		END);
+END
 $$;
 COMMENT ON FUNCTION app.application_visible(bigint) IS 'whether the caller may see that application: its applicant, or an officer of its district';
 
@@ -116,7 +131,7 @@ CREATE OR REPLACE FUNCTION app.policy_setup(tbl regclass, pol text,
 											roles text, using_expr text)
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_policy

@@ -5,8 +5,10 @@
 -- attestations in force, issuing licences, erasure, the access log, receipts,
 -- and strict parsing of request bodies.  These run as eservices_owner (they
 -- are called from SECURITY DEFINER api functions, or by the loader) and are
--- not executable by the request roles, except app.visible_receipt.
--- Safe to run twice.
+-- not executable by the request roles, except app.visible_receipt.  Being
+-- internal, they do not set search_path themselves (a SET clause costs every
+-- call): every entry point, each api function and each SECURITY DEFINER
+-- function, pins it to pg_catalog, pg_temp.  Safe to run twice.
 
 SET client_min_messages = warning;
 
@@ -15,7 +17,6 @@ CREATE OR REPLACE FUNCTION app.parse_object(body text, allowed text[],
 											what text DEFAULT 'request body')
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog
 AS $$
 DECLARE
 	j jsonb;
@@ -53,7 +54,6 @@ CREATE OR REPLACE FUNCTION app.field(j jsonb, key text, maxlen int,
 									 optional boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog
 AS $$
 BEGIN
 	IF j -> key IS NULL OR jsonb_typeof(j -> key) = 'null' THEN
@@ -79,7 +79,6 @@ CREATE OR REPLACE FUNCTION app.time_field(j jsonb, key text,
 										  optional boolean DEFAULT false)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
 AS $$
 DECLARE
 	s text := app.field(j, key, 40, optional);
@@ -100,8 +99,10 @@ COMMENT ON FUNCTION app.time_field(jsonb, text, boolean) IS
 CREATE OR REPLACE FUNCTION app.new_reference()
 RETURNS text
 LANGUAGE sql VOLATILE
-SET search_path = pg_catalog
-AS $$ SELECT 'A' || upper(substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)) $$;
+AS $$
+	SELECT 'A' OPERATOR(pg_catalog.||) pg_catalog.upper(pg_catalog.substr(
+		pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 1, 16))
+$$;
 COMMENT ON FUNCTION app.new_reference() IS 'a fresh unguessable application reference (A + 16 hex digits)';
 
 -- Register a person: a commitment on the ledger, the data beside it.  An
@@ -110,7 +111,6 @@ CREATE OR REPLACE FUNCTION app.register_person(p_subject text, p_id_number text,
 											   p_full_name text, p_address text)
 RETURNS bigint
 LANGUAGE plpgsql
-SET search_path = pg_catalog
 AS $$
 DECLARE
 	num text := app.ric_normalize(p_id_number);
@@ -149,7 +149,6 @@ CREATE OR REPLACE FUNCTION app.register_company(p_uscc text, p_name text,
 												p_representative_id bigint)
 RETURNS bigint
 LANGUAGE plpgsql
-SET search_path = pg_catalog
 AS $$
 DECLARE
 	code text := upper(p_uscc);
@@ -183,21 +182,23 @@ COMMENT ON FUNCTION app.register_company(text, text, text, bigint) IS
 CREATE OR REPLACE FUNCTION app.add_event(aid bigint, st text, actor text,
 										 note text DEFAULT NULL)
 RETURNS void
-LANGUAGE sql
-SET search_path = pg_catalog
+LANGUAGE plpgsql
 AS $$
+BEGIN
 	INSERT INTO app.application_event (application_id, status, actor, note)
-	VALUES (aid, st, actor, note)
+	VALUES (aid, st, actor, note);
+END
 $$;
 COMMENT ON FUNCTION app.add_event(bigint, text, text, text) IS 'append a status to an application''s history';
 
 CREATE OR REPLACE FUNCTION app.current_status(aid bigint)
 RETURNS text
-LANGUAGE sql STABLE
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE
 AS $$
-	SELECT status FROM app.application_event
-	WHERE application_id = aid ORDER BY at DESC, event_id DESC LIMIT 1
+BEGIN
+	RETURN (SELECT status FROM app.application_event
+		WHERE application_id = aid ORDER BY at DESC, event_id DESC LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION app.current_status(bigint) IS 'the latest status of an application';
 
@@ -207,7 +208,6 @@ COMMENT ON FUNCTION app.current_status(bigint) IS 'the latest status of an appli
 CREATE OR REPLACE FUNCTION app.auto_verify(aid bigint)
 RETURNS boolean
 LANGUAGE plpgsql
-SET search_path = pg_catalog
 AS $$
 DECLARE
 	a app.application;
@@ -279,7 +279,6 @@ CREATE OR REPLACE FUNCTION app.record_access(pid bigint, purpose text,
 											 aid bigint DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = pg_catalog
 AS $$
 BEGIN
 	IF app.request_role() NOT IN ('officer', 'agency') THEN
@@ -299,7 +298,6 @@ COMMENT ON FUNCTION app.record_access(bigint, text, bigint) IS
 CREATE OR REPLACE FUNCTION app.receipt_of(tbl regclass, entry bigint)
 RETURNS jsonb
 LANGUAGE plpgsql
-SET search_path = pg_catalog
 AS $$
 BEGIN
 	IF entry IS NULL THEN
@@ -321,7 +319,7 @@ COMMENT ON FUNCTION app.receipt_of(regclass, bigint) IS
 CREATE OR REPLACE FUNCTION app.visible_receipt(tbl regclass, entry bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	ok boolean := false;
@@ -361,7 +359,6 @@ CREATE OR REPLACE FUNCTION app.erase_person(pid bigint, requested_by text,
 											reason text)
 RETURNS bigint
 LANGUAGE plpgsql
-SET search_path = pg_catalog
 AS $$
 DECLARE
 	eid bigint;
@@ -392,7 +389,6 @@ COMMENT ON FUNCTION app.erase_person(bigint, text, text) IS
 CREATE OR REPLACE FUNCTION app.issue_licence(aid bigint, at timestamptz DEFAULT now())
 RETURNS text
 LANGUAGE plpgsql
-SET search_path = pg_catalog
 AS $$
 DECLARE
 	a app.application;

@@ -18,7 +18,6 @@ SET client_min_messages = warning;
 CREATE OR REPLACE FUNCTION app.log_key()
 RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
 AS $$
 BEGIN
 	RETURN govledger.verifier_key('main');
@@ -34,7 +33,6 @@ COMMENT ON FUNCTION app.log_key() IS 'govledger.verifier_key(''main''), NULL whe
 CREATE OR REPLACE FUNCTION app.decode_signature(s text)
 RETURNS bytea
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog
 AS $$
 DECLARE
 	std text := translate(s, '-_', '+/');
@@ -52,53 +50,56 @@ $$;
 COMMENT ON FUNCTION app.decode_signature(text) IS 'decode a base64 or base64url signature (padding optional), 22023 otherwise';
 
 -- One application as the caller may see it (invoker: rows via RLS).
-CREATE OR REPLACE FUNCTION app.application_json(aid bigint)
+CREATE OR REPLACE FUNCTION app.application_json(aid bigint,
+											 receipts boolean DEFAULT true)
 RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE
 AS $$
-	SELECT jsonb_build_object(
-		'reference', a.reference,
-		'service', a.service_code,
-		'channel', a.channel,
-		'district', a.district_code,
-		'submitted_at', a.submitted_at,
-		'status', app.current_status(a.application_id),
-		'company', (SELECT jsonb_build_object('uscc', c.uscc, 'name', c.name,
-											  'uscc_review', c.uscc_review)
-					FROM app.company_data c WHERE c.company_id = a.company_id),
-		'materials', coalesce((SELECT jsonb_agg(jsonb_build_object(
-				'position', m.position, 'name', m.name,
-				'sha256', encode(m.sha256, 'hex'), 'media_type', m.media_type)
-				ORDER BY m.position)
-			FROM app.material m WHERE m.application_id = a.application_id), '[]'),
-		'verification', coalesce((SELECT jsonb_agg(jsonb_build_object(
-				'requirement', v.requirement, 'satisfied', v.satisfied,
-				'attestation_id', v.attestation_id, 'detail', v.detail,
-				'checked_at', v.checked_at) ORDER BY v.requirement)
-			FROM app.verification v WHERE v.application_id = a.application_id), '[]'),
-		'history', coalesce((SELECT jsonb_agg(jsonb_build_object(
-				'status', e.status, 'at', e.at, 'actor', e.actor, 'note', e.note)
-				ORDER BY e.at, e.event_id)
-			FROM app.application_event e WHERE e.application_id = a.application_id), '[]'),
-		'decision', (SELECT jsonb_build_object('outcome', d.outcome,
-				'reason', d.reason, 'decided_at', d.decided_at)
-			FROM app.decision d WHERE d.application_id = a.application_id),
-		'licence', (SELECT jsonb_build_object('licence_no', l.licence_no,
-				'issued_at', l.issued_at, 'valid_until', l.valid_until,
-				'receipt', app.visible_receipt('app.licence', l.ledger_entry_id))
-			FROM app.licence l WHERE l.application_id = a.application_id),
-		'receipt', app.visible_receipt('app.application', a.ledger_entry_id))
-	FROM app.application a
-	WHERE a.application_id = aid
+BEGIN
+	RETURN (SELECT jsonb_build_object(
+			'reference', a.reference,
+			'service', a.service_code,
+			'channel', a.channel,
+			'district', a.district_code,
+			'submitted_at', a.submitted_at,
+			'status', app.current_status(a.application_id),
+			'company', (SELECT jsonb_build_object('uscc', c.uscc, 'name', c.name,
+												  'uscc_review', c.uscc_review)
+						FROM app.company_data c WHERE c.company_id = a.company_id),
+			'materials', coalesce((SELECT jsonb_agg(jsonb_build_object(
+					'position', m.position, 'name', m.name,
+					'sha256', encode(m.sha256, 'hex'), 'media_type', m.media_type)
+					ORDER BY m.position)
+				FROM app.material m WHERE m.application_id = a.application_id), '[]'),
+			'verification', coalesce((SELECT jsonb_agg(jsonb_build_object(
+					'requirement', v.requirement, 'satisfied', v.satisfied,
+					'attestation_id', v.attestation_id, 'detail', v.detail,
+					'checked_at', v.checked_at) ORDER BY v.requirement)
+				FROM app.verification v WHERE v.application_id = a.application_id), '[]'),
+			'history', coalesce((SELECT jsonb_agg(jsonb_build_object(
+					'status', e.status, 'at', e.at, 'actor', e.actor, 'note', e.note)
+					ORDER BY e.at, e.event_id)
+				FROM app.application_event e WHERE e.application_id = a.application_id), '[]'),
+			'decision', (SELECT jsonb_build_object('outcome', d.outcome,
+					'reason', d.reason, 'decided_at', d.decided_at)
+				FROM app.decision d WHERE d.application_id = a.application_id),
+			'licence', (SELECT jsonb_build_object('licence_no', l.licence_no,
+					'issued_at', l.issued_at, 'valid_until', l.valid_until,
+					'receipt', CASE WHEN receipts
+									THEN app.visible_receipt('app.licence', l.ledger_entry_id) END)
+				FROM app.licence l WHERE l.application_id = a.application_id),
+			'receipt', CASE WHEN receipts
+							THEN app.visible_receipt('app.application', a.ledger_entry_id) END)
+		FROM app.application a
+		WHERE a.application_id = aid);
+END
 $$;
-COMMENT ON FUNCTION app.application_json(bigint) IS
-	'an application with company, materials, verification, status history, decision, licence and receipts (rows the caller can see)';
+COMMENT ON FUNCTION app.application_json(bigint, boolean) IS
+	'an application with company, materials, verification, status history, decision, licence and (unless receipts is false) receipts, from the rows the caller can see';
 
 CREATE OR REPLACE FUNCTION app.require_role(VARIADIC roles text[])
 RETURNS void
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
 AS $$
 BEGIN
 	IF NOT app.request_role() = ANY (roles) THEN
@@ -109,7 +110,7 @@ END
 $$;
 COMMENT ON FUNCTION app.require_role(text[]) IS '42501 unless the request role is one of these';
 
-GRANT EXECUTE ON FUNCTION app.application_json(bigint), app.current_status(bigint),
+GRANT EXECUTE ON FUNCTION app.application_json(bigint, boolean), app.current_status(bigint),
 	app.require_role(text[]) TO citizen, officer;
 
 ------------------------------------------------------------------------------
@@ -121,7 +122,7 @@ GRANT EXECUTE ON FUNCTION app.application_json(bigint), app.current_status(bigin
 CREATE OR REPLACE FUNCTION api.submit_application(body text)
 RETURNS json
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	j jsonb := app.parse_object(body, ARRAY['service', 'district', 'id_number',
@@ -242,7 +243,20 @@ BEGIN
 		VALUES (dist, 'application', aid);
 	END IF;
 	PERFORM app.auto_verify(aid);
-	RETURN app.application_json(aid)::json;
+	-- the essentials; the full record (and, once sealed, the receipts)
+	-- comes with GET /applications/{reference}
+	RETURN (SELECT json_build_object(
+		'reference', a.reference, 'service', a.service_code,
+		'channel', a.channel, 'district', a.district_code,
+		'submitted_at', a.submitted_at,
+		'status', app.current_status(aid),
+		'company', CASE WHEN cid IS NOT NULL THEN json_build_object('uscc', code) END,
+		'verification', (SELECT json_agg(json_build_object(
+				'requirement', v.requirement, 'satisfied', v.satisfied,
+				'attestation_id', v.attestation_id, 'detail', v.detail)
+				ORDER BY v.requirement)
+			FROM app.verification v WHERE v.application_id = aid))
+		FROM app.application a WHERE a.application_id = aid);
 END
 $$;
 COMMENT ON FUNCTION api.submit_application(text) IS
@@ -252,7 +266,7 @@ COMMENT ON FUNCTION api.submit_application(text) IS
 CREATE OR REPLACE FUNCTION api.my_applications()
 RETURNS json
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM app.require_role('citizen');
@@ -278,7 +292,7 @@ COMMENT ON FUNCTION api.my_applications() IS 'GET /applications: the citizen''s 
 CREATE OR REPLACE FUNCTION api.application(reference text)
 RETURNS json
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	aid bigint;
@@ -299,7 +313,7 @@ COMMENT ON FUNCTION api.application(text) IS
 CREATE OR REPLACE FUNCTION api.me()
 RETURNS json
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	r json;
@@ -327,7 +341,7 @@ COMMENT ON FUNCTION api.me() IS
 CREATE OR REPLACE FUNCTION api.my_access_log()
 RETURNS json
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM app.require_role('citizen');
@@ -358,7 +372,7 @@ COMMENT ON FUNCTION api.my_access_log() IS 'GET /me/access-log: which official r
 CREATE OR REPLACE FUNCTION api.attest(body text)
 RETURNS json
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	j jsonb := app.parse_object(body, ARRAY['key_id', 'payload', 'signature']);
@@ -488,7 +502,7 @@ COMMENT ON FUNCTION api.attest(text) IS
 CREATE OR REPLACE FUNCTION api.revoke(body text)
 RETURNS json
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	j jsonb := app.parse_object(body, ARRAY['key_id', 'payload', 'signature']);
@@ -554,7 +568,7 @@ COMMENT ON FUNCTION api.revoke(text) IS
 CREATE OR REPLACE FUNCTION api.agency_attestations()
 RETURNS json
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM app.require_role('agency');
@@ -583,7 +597,7 @@ COMMENT ON FUNCTION api.agency_attestations() IS 'GET /attestations: the agency'
 CREATE OR REPLACE FUNCTION api.officer_queue()
 RETURNS json
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM app.require_role('officer');
@@ -620,7 +634,7 @@ COMMENT ON FUNCTION api.officer_queue() IS
 CREATE OR REPLACE FUNCTION api.officer_open(reference text)
 RETURNS json
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	a app.application;
@@ -650,7 +664,7 @@ COMMENT ON FUNCTION api.officer_open(text) IS
 CREATE OR REPLACE FUNCTION api.decide(reference text, body text)
 RETURNS json
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	j jsonb := app.parse_object(body, ARRAY['outcome', 'reason']);
@@ -698,7 +712,7 @@ COMMENT ON FUNCTION api.decide(text, text) IS
 CREATE OR REPLACE FUNCTION api.erase_person(body text)
 RETURNS json
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	j jsonb := app.parse_object(body, ARRAY['id_number', 'reason']);
@@ -734,7 +748,7 @@ COMMENT ON FUNCTION api.erase_person(text) IS
 CREATE OR REPLACE FUNCTION api.verify_licence(licence_no text)
 RETURNS json
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	l app.licence;
@@ -771,7 +785,7 @@ COMMENT ON FUNCTION api.verify_licence(text) IS
 CREATE OR REPLACE FUNCTION api.checkpoint()
 RETURNS json
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	RETURN json_build_object('checkpoint', govledger.checkpoint('main'),
@@ -784,7 +798,7 @@ COMMENT ON FUNCTION api.checkpoint() IS 'GET /public/checkpoint: the latest sign
 CREATE OR REPLACE FUNCTION api.consistency_proof(old_size text, new_size text DEFAULT NULL)
 RETURNS json
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF old_size IS NULL OR old_size !~ '^[0-9]{1,18}$'

@@ -65,7 +65,7 @@ COMMENT ON VIEW report.counter_visits_per_day IS 'service-centre counter visits 
 CREATE OR REPLACE FUNCTION api.report_csv(view_name text)
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	rel oid;
