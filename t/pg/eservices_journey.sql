@@ -12,7 +12,7 @@ BEGIN;
 SELECT to_regprocedure('govledger.verify_signature(text,bytea,bytea,bytea)') IS NOT NULL
 	AS have_sig \gset
 \if :have_sig
-SELECT plan(72);
+SELECT plan(76);
 \ir ../e2e/fixtures/eservices_pgtap_setup.sql
 \ir ../e2e/fixtures/eservices_fixture.sql
 
@@ -45,6 +45,17 @@ SELECT throws_ok($$SELECT api.attest(replace(body, '"k1"', '"k9"')) FROM fx_sign
 	'an unknown key is refused');
 SELECT is((SELECT count(*)::int FROM app.attestation), 1,
 	'the agency sees only its own attestation');
+-- an agency authenticated by its client certificate (no agency claim)
+SELECT pg_temp.fx_reset();
+INSERT INTO app.agency_client VALUES ('CN=samr-gw,O=SAMR Chaoyang,C=CN', 'SAMR-110105');
+SELECT pg_temp.fx_as('agency', '{"sub": "CN=samr-gw,O=SAMR Chaoyang,C=CN", "role": "agency", "x5t": "ab"}');
+SELECT is(app.current_agency(), 'SAMR-110105', 'a client certificate subject maps to its agency');
+SELECT is((SELECT count(*)::int FROM app.attestation), 1, '... which sees its own attestations');
+SELECT pg_temp.fx_as('agency', '{"sub": "CN=unknown", "role": "agency"}');
+SELECT throws_ok($$SELECT api.attest(body) FROM fx_signed WHERE name = 'co_zhao'$$,
+	'42501', 'the token names no registered agency', 'an unmapped certificate is refused');
+SELECT pg_temp.fx_as('agency', '{"sub": "CN=samr-gw,O=SAMR Chaoyang,C=CN", "agency": "PSB-110105"}');
+SELECT is(app.current_agency(), 'PSB-110105', 'an explicit agency claim takes precedence');
 SELECT pg_temp.fx_reset();
 SELECT is((SELECT count(*)::int FROM app.attestation a JOIN app.company_data c
 		   ON c.company_id = a.company_id WHERE c.uscc = '92340602MA2UK33127'),
