@@ -15,6 +15,7 @@ NGX_OUT         = $(CURDIR)/build/ngx
 NGX_MODULE_DIR  = $(CURDIR)/ngx_module
 NGX_MODULE_SRCS = $(wildcard $(NGX_MODULE_DIR)/*.c) \
                   $(NGX_MODULE_DIR)/fetch-nginx-source \
+                  $(NGX_MODULE_DIR)/ubsan.supp \
                   $(wildcard $(NGX_MODULE_DIR)/*.h) $(NGX_MODULE_DIR)/config
 
 # flags of Debian's packaged nginx (nginx -V), so that the module's
@@ -50,15 +51,16 @@ $(NGX_OUT)/ngx_http_govledger_module.so: $(NGX_BUILD_SRC)/Makefile $(NGX_MODULE_
 NGX_ASAN_OUT   = $(CURDIR)/build/ngx-asan
 NGX_ASAN_SRC   = $(CURDIR)/build/nginx-asan-src
 NGX_ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer \
-                 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                 -fsanitize=address,undefined \
                  -DNGX_DEBUG_PALLOC=1 -Wall -Wextra -Werror
 NGX_FULL_SRC  ?=
 
 ngx-module-asan: $(NGX_ASAN_OUT)/sbin/nginx
 
-$(NGX_ASAN_OUT)/sbin/nginx: $(NGX_MODULE_SRCS)
+$(NGX_ASAN_SRC)/objs/Makefile: $(NGX_MODULE_DIR)/config $(NGX_MODULE_DIR)/module.mk \
+                               $(NGX_MODULE_DIR)/fetch-nginx-source
 	rm -rf $(NGX_ASAN_SRC)
-	mkdir -p $(NGX_ASAN_SRC) $(NGX_ASAN_OUT)/sbin $(NGX_ASAN_OUT)/modules
+	mkdir -p $(NGX_ASAN_SRC)
 	if [ -n "$(NGX_FULL_SRC)" ]; then \
 	    cp -a $(NGX_FULL_SRC)/. $(NGX_ASAN_SRC)/; \
 	else \
@@ -72,15 +74,25 @@ $(NGX_ASAN_OUT)/sbin/nginx: $(NGX_MODULE_SRCS)
 	    --with-ld-opt="-fsanitize=address,undefined" \
 	    --add-dynamic-module=$(NGX_MODULE_DIR) > configure.log 2>&1 \
 	    || { tail -30 configure.log; exit 1; }
+
+$(NGX_ASAN_OUT)/sbin/nginx: $(NGX_ASAN_SRC)/objs/Makefile $(NGX_MODULE_SRCS)
 	$(MAKE) -C $(NGX_ASAN_SRC) -f objs/Makefile binary modules
+	mkdir -p $(NGX_ASAN_OUT)/sbin $(NGX_ASAN_OUT)/modules
 	cp $(NGX_ASAN_SRC)/objs/nginx $(NGX_ASAN_OUT)/sbin/nginx
 	cp $(NGX_ASAN_SRC)/objs/ngx_http_govledger_module.so $(NGX_ASAN_OUT)/modules/
 
+# reports are written by workers running as the unprivileged user
+NGX_ASAN_REPORTS = $(NGX_ASAN_OUT)/reports
+
 test-ngx-asan: $(NGX_ASAN_OUT)/sbin/nginx
+	rm -rf $(NGX_ASAN_REPORTS)
+	mkdir -p $(NGX_ASAN_REPORTS)
+	chmod 1777 $(NGX_ASAN_REPORTS)
 	GOVLEDGER_NGX_BINARY=$(NGX_ASAN_OUT)/sbin/nginx \
 	GOVLEDGER_NGX_MODULE=$(NGX_ASAN_OUT)/modules/ngx_http_govledger_module.so \
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build/ngx-asan/asan \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/ngx-asan/ubsan \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(NGX_ASAN_REPORTS)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(NGX_ASAN_REPORTS)/ubsan:suppressions=$(NGX_MODULE_DIR)/ubsan.supp \
 	    $(CURDIR)/t/run $(wildcard $(CURDIR)/t/ngx/*.t)
-	@if ls $(CURDIR)/build/ngx-asan/asan.* $(CURDIR)/build/ngx-asan/ubsan.* >/dev/null 2>&1; then \
-	    echo "sanitizer reports in build/ngx-asan/"; exit 1; fi
+	@if ls $(NGX_ASAN_REPORTS)/* >/dev/null 2>&1; then \
+	    echo "sanitizer reports:"; ls $(NGX_ASAN_REPORTS); exit 1; fi
+	@echo "sanitizers: no reports"

@@ -56,7 +56,7 @@ static const char  *ngx_http_govledger_base_sql[] = {
     "BEGIN",
     "BEGIN READ ONLY",
     "SELECT set_config('role', coalesce($1, 'none'), true), "
-    "set_config('request.jwt.claims', coalesce($2, ''), true), "
+    "set_config('request.jwt.claims', coalesce($2, '{}'), true), "
     "set_config('statement_timeout', $3, true), "
     "set_config('request.method', $4, true)",
     "COMMIT"
@@ -607,6 +607,7 @@ ngx_http_govledger_pq_flush(ngx_http_govledger_conn_t *conn)
 static void
 ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
 {
+    char        *state;
     PGresult    *res;
     ngx_uint_t   item;
 
@@ -652,6 +653,22 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
             {
                 /* the statements' names are now in doubt */
                 conn->broken = 1;
+            }
+
+            if (item == conn->call_item) {
+                state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+                /*
+                 * 0A000: "cached plan must not change result type" after
+                 * the function was replaced; 26000: the statement is gone
+                 * (DISCARD).  A new connection prepares it afresh.
+                 */
+
+                if (state && (ngx_strcmp(state, "0A000") == 0
+                              || ngx_strcmp(state, "26000") == 0))
+                {
+                    conn->broken = 1;
+                }
             }
 
             if (conn->error == NULL && !conn->rollback) {

@@ -2,7 +2,8 @@
 #
 # govledger_call: functions called through the gateway, results as bodies,
 # parameters bound (never spliced), methods, body checks, SQLSTATE mapping,
-# statement timeout, 1 MB bodies, more requests than connections.
+# a function replaced while its statement is prepared, statement timeout,
+# 1 MB bodies, more requests than connections.
 
 use strict;
 use warnings;
@@ -49,6 +50,8 @@ CREATE FUNCTION ngx_basic.sleep(s text) RETURNS jsonb
     LANGUAGE sql AS $$ SELECT to_jsonb(pg_sleep(s::float8)::text) $$;
 CREATE FUNCTION ngx_basic.big(n text) RETURNS text
     LANGUAGE sql AS $$ SELECT '"' || repeat('x', n::int) || '"' $$;
+CREATE FUNCTION ngx_basic.morph() RETURNS jsonb
+    LANGUAGE sql AS $$ SELECT '1'::jsonb $$;
 CREATE FUNCTION ngx_basic.rows() RETURNS SETOF jsonb
     LANGUAGE sql AS $$ SELECT to_jsonb(g) FROM generate_series(1, 3) g $$;
 SQL
@@ -78,6 +81,7 @@ $t->run(<<'CONF');
         location = /get { govledger_call ngx_basic.get $arg_id; }
         location = /big { govledger_call ngx_basic.big $arg_n; }
         location = /rows { govledger_call ngx_basic.rows; }
+        location = /morph { govledger_call ngx_basic.morph; }
         location = /missing { govledger_call ngx_basic.no_such_function; }
         location = /sleep {
             govledger_timeout 1s;
@@ -213,10 +217,23 @@ $r = $t->get('/missing');
 is($r->{status}, 404, 'unknown function: 404 (42883)');
 is($t->get('/hello?name=again')->{status}, 200, 'pool healthy after errors');
 
+# a function replaced with another result type while statements are
+# prepared: the affected connections are replaced, calls recover
+GovTest::psql(q{CREATE OR REPLACE FUNCTION ngx_basic.morph() RETURNS jsonb
+    LANGUAGE sql AS $$ SELECT '1'::jsonb $$});
+my @ok = map { $t->get('/morph')->{status} } 1 .. 6;
+is_deeply([grep { $_ != 200 } @ok], [], 'morph: 200 before');
+GovTest::psql(q{DROP FUNCTION ngx_basic.morph();
+    CREATE FUNCTION ngx_basic.morph() RETURNS text LANGUAGE sql AS $$ SELECT 'two' $$});
+my @after = map { $t->get('/morph') } 1 .. 12;
+is($after[-1]{status}, 200, 'morph: recovers after the function changed type');
+is($after[-1]{content}, 'two', 'morph: new result');
+ok(!(grep { $_->{status} != 200 && $_->{status} != 500 } @after), 'morph: only 200 or 500 meanwhile');
+
 # statement timeout
 $r = $t->get('/sleep?s=3');
 is($r->{status}, 504, 'statement timeout: 504');
-is((GovNginx->json($r) // {})->{code}, '57014', '57014');
+is((GovNginx->json($r) // {})->{code}, '57014', 'code 57014');
 is($t->get('/sleep?s=0')->{status}, 200, 'after timeout: 200');
 
 # more concurrent requests than connections
