@@ -206,6 +206,24 @@ own_tests(void)
 		GlBufFree(&b);
 	}
 	{
+		/* exact numbers: govledger's canonical rows keep jsonb digits */
+		GlJsonDoc	doc;
+		GlBuf		b;
+		char		err[128];
+		const char *t = "{\"b\":[12345678901234567890.5,1e400,1.50],\"a\":1}";
+
+		tap_ok(GlJsonParse(&doc, t, strlen(t), err, sizeof(err)) != 0,
+			   "the strict parser refuses 1e400");
+		tap_ok(GlJsonParseFlags(&doc, t, strlen(t), GL_JSON_EXACT_NUMBERS, err, sizeof(err)) == 0,
+			   "with GL_JSON_EXACT_NUMBERS it is accepted");
+		GlBufInit(&b);
+		tap_ok(GlJcsSerializeFlags(doc.root, &b, GL_JCS_EXACT_NUMBERS) == 0 &&
+			   strcmp(b.data, "{\"a\":1,\"b\":[12345678901234567890.5,1e400,1.50]}") == 0,
+			   "exact-number serialisation keeps the digits and sorts the keys");
+		GlBufFree(&b);
+		GlJsonFree(&doc);
+	}
+	{
 		GlJsonDoc	doc;
 		char		err[128];
 		uint64_t	v = 0;

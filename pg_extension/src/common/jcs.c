@@ -290,6 +290,12 @@ GlJcsEscapeString(const char *s, size_t len, GlBuf *out)
 int
 GlJcsSerialize(const GlJson *v, GlBuf *out)
 {
+	return GlJcsSerializeFlags(v, out, 0);
+}
+
+int
+GlJcsSerializeFlags(const GlJson *v, GlBuf *out, int flags)
+{
 	char		num[GL_JCS_NUMBER_MAX];
 	size_t		i;
 
@@ -305,6 +311,11 @@ GlJcsSerialize(const GlJson *v, GlBuf *out)
 			GlBufAppendStr(out, "false");
 			break;
 		case GL_JSON_NUMBER:
+			if (flags & GL_JCS_EXACT_NUMBERS)
+			{
+				GlBufAppend(out, v->str, v->len);
+				break;
+			}
 			if (GlJcsFormatNumber(v->num, num) < 0)
 				return -1;
 			GlBufAppendStr(out, num);
@@ -319,7 +330,7 @@ GlJcsSerialize(const GlJson *v, GlBuf *out)
 			{
 				if (i > 0)
 					GlBufAppendChar(out, ',');
-				if (GlJcsSerialize(v->items[i], out) != 0)
+				if (GlJcsSerializeFlags(v->items[i], out, flags) != 0)
 					return -1;
 			}
 			GlBufAppendChar(out, ']');
@@ -335,7 +346,7 @@ GlJcsSerialize(const GlJson *v, GlBuf *out)
 									  out) != 0)
 					return -1;
 				GlBufAppendChar(out, ':');
-				if (GlJcsSerialize(v->members[i].value, out) != 0)
+				if (GlJcsSerializeFlags(v->members[i].value, out, flags) != 0)
 					return -1;
 			}
 			GlBufAppendChar(out, '}');

@@ -37,6 +37,17 @@ extern int	GlJcsCanonicalize(const char *in, size_t len, GlBuf *out,
 extern int	GlJcsSerialize(const GlJson *v, GlBuf *out);
 
 /*
+ * GlJcsSerializeFlags flag: write numbers as their source text instead
+ * of the ECMAScript form.  This is the canonical form of govledger's
+ * rows (docs/canonical-encoding.md): RFC 8785 in every other respect,
+ * but numbers inside jsonb values keep their exact decimal digits.
+ */
+#define GL_JCS_EXACT_NUMBERS	0x01
+
+/* GlJcsSerialize with flags (GL_JCS_EXACT_NUMBERS). */
+extern int	GlJcsSerializeFlags(const GlJson *v, GlBuf *out, int flags);
+
+/*
  * Write the ECMAScript Number.prototype.toString form of d (shortest
  * round-trip digits, RFC 8785 section 3.2.2.3) into buf (at least
  * GL_JCS_NUMBER_MAX bytes).  -0 becomes "0".  Returns the length, or -1

@@ -51,6 +51,7 @@ typedef struct Parser
 	ArenaBlock *arena;
 	const char *err;			/* static message */
 	size_t		erroff;
+	int			flags;			/* GL_JSON_* */
 	GlBuf		scratch;		/* string decoding */
 } Parser;
 
@@ -332,7 +333,7 @@ parse_number(Parser *p, GlJson *node)
 	node->str = text;
 	node->len = i - start;
 	node->num = strtod_c(text);
-	if (isinf(node->num) || isnan(node->num))
+	if (!(p->flags & GL_JSON_EXACT_NUMBERS) && (isinf(node->num) || isnan(node->num)))
 		return fail(p, "number out of the range of an IEEE 754 double");
 	p->pos = i;
 	return 0;
@@ -571,10 +572,18 @@ int
 GlJsonParse(GlJsonDoc *doc, const char *text, size_t len, char *errbuf,
 			size_t errcap)
 {
+	return GlJsonParseFlags(doc, text, len, 0, errbuf, errcap);
+}
+
+int
+GlJsonParseFlags(GlJsonDoc *doc, const char *text, size_t len, int flags,
+				 char *errbuf, size_t errcap)
+{
 	Parser		p;
 	int			rc;
 
 	memset(&p, 0, sizeof(p));
+	p.flags = flags;
 	p.s = text;
 	p.len = len;
 	GlBufInit(&p.scratch);

@@ -71,12 +71,24 @@ typedef struct GlJsonDoc
 } GlJsonDoc;
 
 /*
+ * GlJsonParseFlags flag: keep numbers as their source text only, with no
+ * range check (GlJson.num is still set, possibly to an infinity).  For
+ * texts whose numbers are exact decimals, such as govledger's canonical
+ * rows, where jsonb numbers keep their stored digits.
+ */
+#define GL_JSON_EXACT_NUMBERS	0x01
+
+/*
  * Parse text[0..len) into doc.  Returns 0, or -1 with a message (naming
  * the byte offset) in errbuf (capacity errcap, may be 0); doc then holds
  * nothing and needs no GlJsonFree.
  */
 extern int	GlJsonParse(GlJsonDoc *doc, const char *text, size_t len,
 						char *errbuf, size_t errcap);
+
+/* GlJsonParse with flags (GL_JSON_EXACT_NUMBERS). */
+extern int	GlJsonParseFlags(GlJsonDoc *doc, const char *text, size_t len,
+							 int flags, char *errbuf, size_t errcap);
 
 /* Release everything a successful GlJsonParse allocated. */
 extern void GlJsonFree(GlJsonDoc *doc);

@@ -205,7 +205,10 @@ verify_parsed(const GlJson *r, const GlNoteKey *key, GlReceiptInfo *info,
 		member_u64(r, "tree_size", "", &info->tree_size, err, errcap) != 0)
 		return GL_RECEIPT_BAD;
 
-	/* the canonical row: canonical form, bound to entry_id and ledger */
+	/*
+	 * The canonical row: a JSON object in govledger's canonical form (RFC
+	 * 8785, numbers with their exact digits), bound to entry_id and ledger.
+	 */
 	if ((canonical = member(r, "canonical", GL_JSON_STRING, "", err, errcap)) == NULL)
 		return GL_RECEIPT_BAD;
 	{
@@ -216,23 +219,23 @@ verify_parsed(const GlJson *r, const GlNoteKey *key, GlReceiptInfo *info,
 		char		idbuf[32];
 		int			same;
 
-		GlBufInit(&canon);
-		if (GlJcsCanonicalize(canonical->str, canonical->len, &canon, jerr, sizeof(jerr)) != 0)
-		{
-			GlBufFree(&canon);
+		if (GlJsonParseFlags(&cdoc, canonical->str, canonical->len, GL_JSON_EXACT_NUMBERS,
+							 jerr, sizeof(jerr)) != 0)
 			return bad(err, errcap, "canonical", "not valid I-JSON: %s", jerr);
-		}
-		same = canon.len == canonical->len &&
-			memcmp(canon.data, canonical->str, canon.len) == 0;
-		GlBufFree(&canon);
-		if (!same)
-			return bad(err, errcap, "canonical", "is not in RFC 8785 canonical form");
-		if (GlJsonParse(&cdoc, canonical->str, canonical->len, jerr, sizeof(jerr)) != 0)
-			return bad(err, errcap, "canonical", "not valid JSON: %s", jerr);
 		if (cdoc.root->type != GL_JSON_OBJECT)
 		{
 			GlJsonFree(&cdoc);
 			return bad(err, errcap, "canonical", "is not a JSON object");
+		}
+		GlBufInit(&canon);
+		same = GlJcsSerializeFlags(cdoc.root, &canon, GL_JCS_EXACT_NUMBERS) == 0 &&
+			canon.len == canonical->len &&
+			memcmp(canon.data, canonical->str, canon.len) == 0;
+		GlBufFree(&canon);
+		if (!same)
+		{
+			GlJsonFree(&cdoc);
+			return bad(err, errcap, "canonical", "is not in canonical form (RFC 8785 with exact numbers)");
 		}
 		snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long) info->entry_id);
 		e = GlJsonGet(cdoc.root, "entry");
