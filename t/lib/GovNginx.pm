@@ -203,12 +203,20 @@ sub worker_pids
 	return @pids;
 }
 
+# new configuration (optional) and SIGHUP; waits for the old workers to go
 sub reload
 {
-	my ($self) = @_;
+	my ($self, $http) = @_;
+	$self->write_file('nginx.conf', $self->conf_text($http)) if defined $http;
 	my $pid = $self->master_pid or die "no master\n";
+	my %old = map { $_ => 1 } $self->worker_pids;
 	kill('HUP', $pid);
-	sleep(1);
+	for (1 .. 100)
+	{
+		sleep(0.1);
+		my @now = $self->worker_pids;
+		last if @now && !grep { $old{$_} } @now;
+	}
 }
 
 sub error_log
