@@ -86,19 +86,46 @@ GovJsonString(StringInfo out, const char *s, int len)
 }
 
 /*
- * Append a year in ISO 8601 form: four digits for 0000-9999, "+" and the
- * digits above 9999, "-" and at least four digits below zero.  Years are
- * astronomical: 1 BC is 0000.
+ * Write value (0 <= value, fewer than 'width' + 10 digits) zero-padded to
+ * at least width digits at p; returns the number of characters written.
+ * Used instead of snprintf, which dominates the cost of an encoding.
  */
-static void
-append_year(StringInfo out, int year)
+static int
+put_digits(char *p, uint64 value, int width)
+{
+	char		tmp[24];
+	int			n = 0;
+	int			i;
+
+	do
+	{
+		tmp[n++] = (char) ('0' + value % 10);
+		value /= 10;
+	} while (value > 0);
+	while (n < width)
+		tmp[n++] = '0';
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/*
+ * Write a year in ISO 8601 form at p: four digits for 0000-9999, "+" and
+ * the digits above 9999, "-" and at least four digits below zero.  Years
+ * are astronomical: 1 BC is 0000.  Returns the characters written.
+ */
+static int
+put_year(char *p, int year)
 {
 	if (year >= 0 && year <= 9999)
-		appendStringInfo(out, "%04d", year);
-	else if (year > 9999)
-		appendStringInfo(out, "+%d", year);
-	else
-		appendStringInfo(out, "-%04d", -year);
+		return put_digits(p, (uint64) year, 4);
+	if (year > 9999)
+	{
+		p[0] = '+';
+		return 1 + put_digits(p + 1, (uint64) year, 0);
+	}
+	p[0] = '-';
+	return 1 + put_digits(p + 1, (uint64) (-(int64) year), 4);
 }
 
 /*
@@ -107,10 +134,11 @@ append_year(StringInfo out, int year)
  * a timestamptz is stored in UTC and is printed as it is.
  */
 static void
-append_timestamp(StringInfo out, Timestamp ts, const char *suffix)
+append_timestamp(StringInfo out, Timestamp ts, bool utc)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
+	char	   *p;
 
 	if (TIMESTAMP_NOT_FINITE(ts))
 	{
@@ -122,11 +150,27 @@ append_timestamp(StringInfo out, Timestamp ts, const char *suffix)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
-	appendStringInfoCharMacro(out, '"');
-	append_year(out, tm.tm_year);
-	appendStringInfo(out, "-%02d-%02dT%02d:%02d:%02d.%06d%s\"",
-					 tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
-					 tm.tm_sec, (int) fsec, suffix);
+	enlargeStringInfo(out, 48);
+	p = out->data + out->len;
+	*p++ = '"';
+	p += put_year(p, tm.tm_year);
+	*p++ = '-';
+	p += put_digits(p, (uint64) tm.tm_mon, 2);
+	*p++ = '-';
+	p += put_digits(p, (uint64) tm.tm_mday, 2);
+	*p++ = 'T';
+	p += put_digits(p, (uint64) tm.tm_hour, 2);
+	*p++ = ':';
+	p += put_digits(p, (uint64) tm.tm_min, 2);
+	*p++ = ':';
+	p += put_digits(p, (uint64) tm.tm_sec, 2);
+	*p++ = '.';
+	p += put_digits(p, (uint64) fsec, 6);
+	if (utc)
+		*p++ = 'Z';
+	*p++ = '"';
+	*p = '\0';
+	out->len = p - out->data;
 }
 
 /* Append a date as "YYYY-MM-DD", "infinity" or "-infinity", quoted. */
@@ -136,6 +180,7 @@ append_date(StringInfo out, DateADT d)
 	int			year,
 				mon,
 				mday;
+	char	   *p;
 
 	if (DATE_NOT_FINITE(d))
 	{
@@ -144,9 +189,17 @@ append_date(StringInfo out, DateADT d)
 		return;
 	}
 	j2date(d + POSTGRES_EPOCH_JDATE, &year, &mon, &mday);
-	appendStringInfoCharMacro(out, '"');
-	append_year(out, year);
-	appendStringInfo(out, "-%02d-%02d\"", mon, mday);
+	enlargeStringInfo(out, 24);
+	p = out->data + out->len;
+	*p++ = '"';
+	p += put_year(p, year);
+	*p++ = '-';
+	p += put_digits(p, (uint64) mon, 2);
+	*p++ = '-';
+	p += put_digits(p, (uint64) mday, 2);
+	*p++ = '"';
+	*p = '\0';
+	out->len = p - out->data;
 }
 
 /*
@@ -502,10 +555,10 @@ encode_value(StringInfo out, const GovColumn *col, GovTypeKind kind,
 			append_date(out, DatumGetDateADT(value));
 			break;
 		case GOV_T_TIMESTAMP:
-			append_timestamp(out, DatumGetTimestamp(value), "");
+			append_timestamp(out, DatumGetTimestamp(value), false);
 			break;
 		case GOV_T_TIMESTAMPTZ:
-			append_timestamp(out, DatumGetTimestampTz(value), "Z");
+			append_timestamp(out, DatumGetTimestampTz(value), true);
 			break;
 		case GOV_T_INTERVAL:
 			append_interval(out, DatumGetIntervalP(value));
@@ -590,7 +643,7 @@ GovEncodeRow(StringInfo out, GovLedger *ledger, const GovEntryMeta *meta,
 	appendBinaryStringInfo(out, "\",\"ledger\":", 11);
 	appendStringInfoString(out, ledger->name_json);
 	appendBinaryStringInfo(out, ",\"recorded\":", 12);
-	append_timestamp(out, meta->recorded_at, "Z");
+	append_timestamp(out, meta->recorded_at, true);
 	appendBinaryStringInfo(out, ",\"role\":", 8);
 	GovJsonString(out, meta->db_role, strlen(meta->db_role));
 	appendBinaryStringInfo(out, ",\"row\":{", 8);
