@@ -264,10 +264,18 @@ is($j->{licence}{company}{uscc}, '91110000600037341L', '... and names the compan
 is($st, 404, 'an unknown licence: 404');
 
 SKIP: {
-	skip 'govledger.receipt/seal are not installed yet', 3 unless $have_receipts;
+	skip 'govledger.receipt/seal are not installed yet', 7 unless $have_receipts;
 	dbq("SELECT govledger.seal('main')");
 	($st, $j) = call('GET', "/public/licences/$lno", undef);
 	ok($j->{receipt}, 'after sealing the public check carries a receipt');
+	($st, $j) = call('GET', '/public/checkpoint', undef);
+	is($st, 200, 'GET /public/checkpoint needs no token');
+	like($j->{checkpoint} // '', qr/\n\d+\n/, '... and gives a signed checkpoint with its tree size');
+	my ($size) = ($j->{checkpoint} // '') =~ /\n(\d+)\n/;
+	($st, $j) = call('GET', '/public/consistency?old=1&new=' . ($size // 1), undef);
+	is($st, 200, 'GET /public/consistency gives a consistency proof');
+	is($j->{new_size}, $size, '... up to the requested size');
+	($st, $j) = call('GET', "/public/licences/$lno", undef);
 	skip 'govledger-verify is not built', 2 unless -x ($ENV{GOVLEDGER_VERIFY} // '');
 	my $rf = $t->write_file('receipt.json', encode_json($j->{receipt}));
 	my $kf = $t->write_file('log.key', $j->{log_key});
