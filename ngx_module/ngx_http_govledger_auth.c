@@ -184,6 +184,11 @@ ngx_http_govledger_access_handler(ngx_http_request_t *r)
         rc = ngx_http_govledger_auth_mtls(r, lcf, ctx);
     }
 
+    if (rc == NGX_DONE) {
+        /* refused: the response is sent and the request may be gone */
+        return NGX_DONE;
+    }
+
     ctx->t_auth = ngx_http_govledger_now_us();
 
     if (rc == NGX_OK) {

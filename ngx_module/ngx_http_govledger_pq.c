@@ -785,6 +785,9 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
             conn->rollback = 1;
             conn->item = 0;
             conn->item_seen = 0;
+            conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+            conn->prep_call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+            conn->call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
             ngx_add_timer(&conn->timer, 10000);
         }
 
