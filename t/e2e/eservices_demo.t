@@ -104,18 +104,10 @@ SKIP: {
     govledger_jwt_key file=%%PREFIX%%/jwt.pub alg=EdDSA kid=demo;
     server {
         listen 127.0.0.1:%%PORT%%;
-        govledger_auth jwt;
-        location = /api/applications { govledger_methods POST; govledger_call api.submit_application $request_body; }
-        location ~ ^/api/officer/applications/(?<ref>[A-Za-z0-9]+)/decision$ {
-            govledger_methods POST; govledger_call api.decide $ref $request_body;
-        }
-        location = /api/officer/queue { govledger_methods GET; govledger_call api.officer_queue; }
-        location ~ ^/public/licences/(?<licence>[A-Za-z0-9-]+)$ {
-            govledger_auth off; govledger_anonymous_role anonymous;
-            govledger_methods GET; govledger_call api.verify_licence $licence;
-        }
+        include %%ROUTES%%;
     }
 CONF
+	$conf =~ s/%%ROUTES%%/$root\/sql\/nginx\/eservices_routes.conf/;
 	$t->run($conf);
 	my $r = $t->post('/api/applications', token => $tok{CITIZEN_TOKEN}, body => $body);
 	is($r->{status}, 200, "the demo citizen applies with the banner's request")

@@ -102,62 +102,17 @@ my %tok = (
 	reporter => token(sub => 'bi', role => 'reporter'),
 );
 
-# the routes, as docs/eservices.md gives them
+# the routes of sql/nginx/eservices_routes.conf, the file a make-run
+# configuration includes
 (my $conf = <<'CONF') =~ s/%%DB%%/$db/g;
     govledger_database "host=%%PGHOST%% port=%%PGPORT%% dbname=%%DB%% user=govledger_gateway";
     govledger_jwt_key file=%%PREFIX%%/jwt.pub alg=EdDSA;
     server {
         listen 127.0.0.1:%%PORT%%;
-        govledger_auth jwt;
-
-        location = /api/applications {
-            error_page 418 = @my_applications;
-            if ($request_method = GET) { return 418; }
-            govledger_methods POST;
-            govledger_call api.submit_application $request_body;
-        }
-        location @my_applications { govledger_methods GET; govledger_call api.my_applications; }
-        location ~ ^/api/applications/(?<ref>[A-Za-z0-9]+)$ {
-            govledger_methods GET; govledger_call api.application $ref;
-        }
-        location = /api/me { govledger_methods GET; govledger_call api.me; }
-        location = /api/me/access-log { govledger_methods GET; govledger_call api.my_access_log; }
-        location = /api/attestations {
-            error_page 418 = @agency_attestations;
-            if ($request_method = GET) { return 418; }
-            govledger_methods POST;
-            govledger_call api.attest $request_body;
-        }
-        location @agency_attestations { govledger_methods GET; govledger_call api.agency_attestations; }
-        location = /api/revocations { govledger_methods POST; govledger_call api.revoke $request_body; }
-        location = /api/officer/queue { govledger_methods GET; govledger_call api.officer_queue; }
-        location ~ ^/api/officer/applications/(?<ref>[A-Za-z0-9]+)/open$ {
-            govledger_methods POST;
-            govledger_call api.officer_open $ref;
-        }
-        location ~ ^/api/officer/applications/(?<ref>[A-Za-z0-9]+)/decision$ {
-            govledger_methods POST;
-            govledger_call api.decide $ref $request_body;
-        }
-        location = /api/officer/erasures { govledger_methods POST; govledger_call api.erase_person $request_body; }
-        location ~ ^/api/reports/(?<view>[a-z_]+)\.csv$ { govledger_methods GET; govledger_call api.report_csv $view; }
-        location ~ ^/public/licences/(?<licence>[A-Za-z0-9-]+)$ {
-            govledger_auth off;
-            govledger_anonymous_role anonymous;
-            govledger_methods GET; govledger_call api.verify_licence $licence;
-        }
-        location = /public/checkpoint {
-            govledger_auth off;
-            govledger_anonymous_role anonymous;
-            govledger_methods GET; govledger_call api.checkpoint;
-        }
-        location = /public/consistency {
-            govledger_auth off;
-            govledger_anonymous_role anonymous;
-            govledger_methods GET; govledger_call api.consistency_proof $arg_old $arg_new;
-        }
+        include %%ROUTES%%;
     }
 CONF
+$conf =~ s/%%ROUTES%%/$root\/sql\/nginx\/eservices_routes.conf/;
 $t->run($conf);
 
 sub call
