@@ -1409,9 +1409,15 @@ header_done:
         return NGX_OK;
     }
 
-    ngx_memcpy(e->role, ctx->role.data, ctx->role.len);
+    if (ctx->role.len) {
+        ngx_memcpy(e->role, ctx->role.data, ctx->role.len);
+    }
+
+    if (ctx->claims.len) {
+        ngx_memcpy(e->claims, ctx->claims.data, ctx->claims.len);
+    }
+
     e->role_len = ctx->role.len;
-    ngx_memcpy(e->claims, ctx->claims.data, ctx->claims.len);
     e->claims_len = ctx->claims.len;
     ngx_memcpy(e->hash, hash, 32);
     e->lcf = lcf;
