@@ -85,10 +85,23 @@ GovJsonString(StringInfo out, const char *s, int len)
 	appendStringInfoCharMacro(out, '"');
 }
 
+/* "00" to "99", for writing two digits at a time */
+static const char two_digits[201] =
+"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+"8081828384858687888990919293949596979899";
+
+/* Write value (0..99) as exactly two digits at p. */
+static inline void
+put2(char *p, int value)
+{
+	memcpy(p, &two_digits[value * 2], 2);
+}
+
 /*
- * Write value (0 <= value, fewer than 'width' + 10 digits) zero-padded to
- * at least width digits at p; returns the number of characters written.
- * Used instead of snprintf, which dominates the cost of an encoding.
+ * Write value zero-padded to at least width digits at p; returns the
+ * number of characters written.  Used instead of snprintf, which would
+ * dominate the cost of an encoding.
  */
 static int
 put_digits(char *p, uint64 value, int width)
@@ -118,7 +131,11 @@ static int
 put_year(char *p, int year)
 {
 	if (year >= 0 && year <= 9999)
-		return put_digits(p, (uint64) year, 4);
+	{
+		put2(p, year / 100);
+		put2(p + 2, year % 100);
+		return 4;
+	}
 	if (year > 9999)
 	{
 		p[0] = '+';
@@ -154,18 +171,21 @@ append_timestamp(StringInfo out, Timestamp ts, bool utc)
 	p = out->data + out->len;
 	*p++ = '"';
 	p += put_year(p, tm.tm_year);
-	*p++ = '-';
-	p += put_digits(p, (uint64) tm.tm_mon, 2);
-	*p++ = '-';
-	p += put_digits(p, (uint64) tm.tm_mday, 2);
-	*p++ = 'T';
-	p += put_digits(p, (uint64) tm.tm_hour, 2);
-	*p++ = ':';
-	p += put_digits(p, (uint64) tm.tm_min, 2);
-	*p++ = ':';
-	p += put_digits(p, (uint64) tm.tm_sec, 2);
-	*p++ = '.';
-	p += put_digits(p, (uint64) fsec, 6);
+	p[0] = '-';
+	put2(p + 1, tm.tm_mon);
+	p[3] = '-';
+	put2(p + 4, tm.tm_mday);
+	p[6] = 'T';
+	put2(p + 7, tm.tm_hour);
+	p[9] = ':';
+	put2(p + 10, tm.tm_min);
+	p[12] = ':';
+	put2(p + 13, tm.tm_sec);
+	p[15] = '.';
+	put2(p + 16, fsec / 10000);
+	put2(p + 18, (fsec / 100) % 100);
+	put2(p + 20, fsec % 100);
+	p += 22;
 	if (utc)
 		*p++ = 'Z';
 	*p++ = '"';
@@ -193,10 +213,11 @@ append_date(StringInfo out, DateADT d)
 	p = out->data + out->len;
 	*p++ = '"';
 	p += put_year(p, year);
-	*p++ = '-';
-	p += put_digits(p, (uint64) mon, 2);
-	*p++ = '-';
-	p += put_digits(p, (uint64) mday, 2);
+	p[0] = '-';
+	put2(p + 1, mon);
+	p[3] = '-';
+	put2(p + 4, mday);
+	p += 6;
 	*p++ = '"';
 	*p = '\0';
 	out->len = p - out->data;

@@ -20,9 +20,11 @@
  * recomputed leaf, the stored leaf was altered; if it equals the stored
  * leaf, the row (or its entry's metadata) changed.
  *
- * Memory stays flat: each row is processed in a memory context reset for
- * the next one; only a bounded list of leaf mismatches is kept for the
- * classification.  Other modules add checks (trees, blocks) with
+ * Memory stays flat: rows are read in batches of a fixed size (sorted by
+ * entry id so that one range scan of govledger.entry's primary key finds
+ * their entries), each row is processed in a memory context reset for
+ * the next one, and only a bounded list of leaf mismatches is kept for
+ * the classification.  Other modules add checks (trees, blocks) with
  * GovVerifyRegister(); their results become further rows of the output.
  * Verification returns damage as rows; it raises errors only for bad
  * arguments.
@@ -340,6 +342,172 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 	table_close(erel, AccessShareLock);
 }
 
+/* Rows gathered, sorted by entry id, then matched against the entries */
+#define VERIFY_BATCH		8192
+
+typedef struct BatchRow
+{
+	int64		entry_id;
+	HeapTuple	tup;			/* copy, in the batch context */
+} BatchRow;
+
+/* State of one ledger's row checks */
+typedef struct LedgerVerify
+{
+	GovLedger  *ledger;
+	GovCheckResult *ck;			/* NUM_LEDGER_CHECKS results */
+	MemoryContext cxt;			/* results and mismatches live here */
+	MemoryContext rowcxt;		/* reset for every row */
+	TupleDesc	desc;			/* the ledger table's */
+	TupleDesc	edesc;			/* govledger.entry's */
+	Datum	   *values;
+	bool	   *nulls;
+	StringInfoData buf;			/* encoding buffer, reused */
+	int64		matched;		/* rows whose entry belongs here */
+	int64		unclassified;	/* mismatches beyond MAX_MISMATCHES */
+	LeafMismatch *mm;
+	int			nmm;
+	int			mmcap;
+} LedgerVerify;
+
+static int
+batch_row_cmp(const void *a, const void *b)
+{
+	int64		x = ((const BatchRow *) a)->entry_id;
+	int64		y = ((const BatchRow *) b)->entry_id;
+
+	return (x > y) - (x < y);
+}
+
+/* A row whose entry id has no entry: row_entry fails. */
+static void
+row_without_entry(LedgerVerify *v, int64 id)
+{
+	check_fail(&v->ck[CK_ROW_ENTRY], v->cxt,
+			   "row with %s " INT64_FORMAT " has no entry: inserted with triggers disabled",
+			   GOV_ENTRY_COLUMN, id);
+}
+
+/*
+ * Check one row against its entry (etup): the ledger binding, and the
+ * recomputed leaf against the stored one (mismatches are kept for
+ * classification).
+ */
+static void
+check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup)
+{
+	size_t		hsize = v->ledger->hash->size;
+	uint8		leaf[GL_HASH_MAX_SIZE];
+	GovEntryRow e;
+	MemoryContext old;
+
+	MemoryContextReset(v->rowcxt);
+	old = MemoryContextSwitchTo(v->rowcxt);
+	GovEntryFromTuple(etup, v->edesc, &e);
+
+	v->ck[CK_LEDGER_BINDING].checked++;
+	if (e.ledger_id != v->ledger->ledger_id)
+	{
+		check_fail(&v->ck[CK_LEDGER_BINDING], v->cxt,
+				   "entry " INT64_FORMAT ": row moved or copied from ledger %s",
+				   id, ledger_name_by_id(e.ledger_id));
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	v->matched++;
+	v->ck[CK_ROW_HASH].checked++;
+	v->ck[CK_ENTRY_LEAF].checked++;
+	heap_deform_tuple(tup, v->desc, v->values, v->nulls);
+	GovComputeLeaf(v->ledger, &e, v->desc, v->values, v->nulls, &v->buf, leaf);
+	if (e.leaf == NULL || VARSIZE_ANY_EXHDR(e.leaf) != hsize ||
+		memcmp(VARDATA_ANY(e.leaf), leaf, hsize) != 0)
+	{
+		if (v->nmm < MAX_MISMATCHES)
+		{
+			LeafMismatch *m;
+
+			MemoryContextSwitchTo(v->cxt);
+			if (v->nmm >= v->mmcap)
+			{
+				v->mmcap = v->mmcap ? v->mmcap * 2 : 64;
+				v->mm = v->mm ? repalloc(v->mm, sizeof(LeafMismatch) * v->mmcap) :
+					palloc(sizeof(LeafMismatch) * v->mmcap);
+			}
+			m = &v->mm[v->nmm++];
+			memset(m, 0, sizeof(LeafMismatch));
+			m->entry_id = id;
+			memcpy(m->computed, leaf, hsize);
+			if (e.leaf)
+			{
+				m->stored_len = Min(VARSIZE_ANY_EXHDR(e.leaf), GL_HASH_MAX_SIZE);
+				memcpy(m->stored, VARDATA_ANY(e.leaf), m->stored_len);
+			}
+		}
+		else
+			v->unclassified++;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Match a batch of rows, sorted by entry id, against govledger.entry.
+ * When the ids are dense (the usual case: a ledger's rows were inserted
+ * in id order, interleaved with few other ledgers' entries), one forward
+ * range scan of the primary key serves the whole batch; otherwise each
+ * id is looked up on its own.
+ */
+static void
+match_batch(LedgerVerify *v, BatchRow *batch, int n, IndexScanDesc iscan,
+			TupleTableSlot *slot)
+{
+	ScanKeyData key;
+	HeapTuple	etup;
+	bool		should_free;
+	int			i = 0;
+
+	if ((uint64) (batch[n - 1].entry_id - batch[0].entry_id) <= (uint64) n * 4 + 64)
+	{
+		ScanKeyInit(&key, 1, BTGreaterEqualStrategyNumber, F_INT8GE,
+					Int64GetDatum(batch[0].entry_id));
+		index_rescan(iscan, &key, 1, NULL, 0);
+		while (i < n && index_getnext_slot(iscan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			int64		eid;
+
+			etup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+			eid = DatumGetInt64(heap_getattr(etup, Anum_gov_entry_entry_id,
+											 v->edesc, &isnull));
+			while (i < n && batch[i].entry_id < eid)
+				row_without_entry(v, batch[i++].entry_id);
+			while (i < n && batch[i].entry_id == eid)
+			{
+				check_row(v, batch[i].tup, eid, etup);
+				i++;
+			}
+			CHECK_FOR_INTERRUPTS();
+		}
+		while (i < n)
+			row_without_entry(v, batch[i++].entry_id);
+		return;
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum(batch[i].entry_id));
+		index_rescan(iscan, &key, 1, NULL, 0);
+		if (!index_getnext_slot(iscan, ForwardScanDirection, slot))
+		{
+			row_without_entry(v, batch[i].entry_id);
+			continue;
+		}
+		etup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+		check_row(v, batch[i].tup, batch[i].entry_id, etup);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /*
  * Run the row checks of one ledger table, appending a GovCheckResult per
  * check to *results.
@@ -347,154 +515,113 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 static void
 verify_ledger(Oid relid, Snapshot snap, List **results)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext rowcxt;
-	GovLedger  *ledger = GovLookupLedger(relid, false);
-	GovCheckResult *ck = palloc0(sizeof(GovCheckResult) * NUM_LEDGER_CHECKS);
+	LedgerVerify v;
+	MemoryContext batchcxt;
 	Relation	rel;
 	Relation	erel;
 	Relation	pkey;
-	TupleDesc	desc;
-	TupleDesc	edesc;
 	IndexScanDesc iscan;
 	TupleTableSlot *slot;
 	TableScanDesc scan;
 	HeapTuple	tup;
-	Datum	   *values;
-	bool	   *nulls;
+	BatchRow   *batch;
 	int			eatt;
 	int64		nrows = 0;
-	int64		matched = 0;
-	int64		unclassified = 0;
-	LeafMismatch *mm = NULL;
-	int			nmm = 0;
-	int			mmcap = 0;
-	StringInfoData buf;
-	uint8		leaf[GL_HASH_MAX_SIZE];
-	size_t		hsize = ledger->hash->size;
 	TimestampTz last = GetCurrentTimestamp();
-	char	   *lname = pstrdup(ledger->name);
+	char	   *lname;
+	size_t		hsize;
+	bool		more = true;
 	int			i;
 
+	memset(&v, 0, sizeof(v));
+	v.cxt = CurrentMemoryContext;
+	v.ledger = GovLookupLedger(relid, false);
+	hsize = v.ledger->hash->size;
+	lname = pstrdup(v.ledger->name);
+	v.ck = palloc0(sizeof(GovCheckResult) * NUM_LEDGER_CHECKS);
 	for (i = 0; i < NUM_LEDGER_CHECKS; i++)
 	{
-		ck[i].ledger = relid;
-		ck[i].check_name = ledger_check_names[i];
+		v.ck[i].ledger = relid;
+		v.ck[i].check_name = ledger_check_names[i];
 	}
-
-	rowcxt = AllocSetContextCreate(cxt, "govledger verify row",
-								   ALLOCSET_DEFAULT_SIZES);
-	initStringInfo(&buf);
+	v.rowcxt = AllocSetContextCreate(v.cxt, "govledger verify row",
+									 ALLOCSET_DEFAULT_SIZES);
+	/* one block kept across resets holds a typical batch */
+	batchcxt = AllocSetContextCreate(v.cxt, "govledger verify batch",
+									 4 * 1024 * 1024, 4 * 1024 * 1024,
+									 8 * 1024 * 1024);
+	initStringInfo(&v.buf);
 
 	rel = table_open(relid, AccessShareLock);
-	desc = RelationGetDescr(rel);
+	v.desc = RelationGetDescr(rel);
 	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
-	edesc = RelationGetDescr(erel);
+	v.edesc = RelationGetDescr(erel);
 	pkey = index_open(GovGetCatalog()->entry_pkey, AccessShareLock);
 	iscan = index_beginscan(erel, pkey, snap, 1, 0);
 	slot = table_slot_create(erel, NULL);
-	values = palloc(sizeof(Datum) * desc->natts);
-	nulls = palloc(sizeof(bool) * desc->natts);
-	eatt = ledger->entry_attnum - 1;
+	v.values = palloc(sizeof(Datum) * v.desc->natts);
+	v.nulls = palloc(sizeof(bool) * v.desc->natts);
+	batch = palloc(sizeof(BatchRow) * VERIFY_BATCH);
+	eatt = v.ledger->entry_attnum;
 
 	scan = table_beginscan(rel, snap, 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (more)
 	{
+		int			n = 0;
 		MemoryContext old;
-		ScanKeyData key;
-		GovEntryRow e;
-		HeapTuple	etup;
-		bool		should_free;
-		int64		id;
 
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(rowcxt);
-		old = MemoryContextSwitchTo(rowcxt);
-		if ((++nrows & 0xffff) == 0)
-			maybe_progress(&last, lname, "rows", nrows);
+		MemoryContextReset(batchcxt);
+		old = MemoryContextSwitchTo(batchcxt);
+		while (n < VERIFY_BATCH)
+		{
+			bool		isnull;
+			Datum		d;
 
-		heap_deform_tuple(tup, desc, values, nulls);
-		ck[CK_ROW_ENTRY].checked++;
-		if (nulls[eatt])
-		{
-			check_fail(&ck[CK_ROW_ENTRY], cxt,
-					   "row at ctid (%u,%u) has no %s: inserted with triggers disabled",
-					   ItemPointerGetBlockNumber(&tup->t_self),
-					   ItemPointerGetOffsetNumber(&tup->t_self),
-					   GOV_ENTRY_COLUMN);
-			MemoryContextSwitchTo(old);
-			continue;
-		}
-		id = DatumGetInt64(values[eatt]);
-		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
-					Int64GetDatum(id));
-		index_rescan(iscan, &key, 1, NULL, 0);
-		if (!index_getnext_slot(iscan, ForwardScanDirection, slot))
-		{
-			check_fail(&ck[CK_ROW_ENTRY], cxt,
-					   "row with %s " INT64_FORMAT " has no entry: inserted with triggers disabled",
-					   GOV_ENTRY_COLUMN, id);
-			MemoryContextSwitchTo(old);
-			continue;
-		}
-		etup = ExecFetchSlotHeapTuple(slot, false, &should_free);
-		GovEntryFromTuple(etup, edesc, &e);
-
-		ck[CK_LEDGER_BINDING].checked++;
-		if (e.ledger_id != ledger->ledger_id)
-		{
-			check_fail(&ck[CK_LEDGER_BINDING], cxt,
-					   "entry " INT64_FORMAT ": row moved or copied from ledger %s",
-					   id, ledger_name_by_id(e.ledger_id));
-			MemoryContextSwitchTo(old);
-			continue;
-		}
-		matched++;
-
-		ck[CK_ROW_HASH].checked++;
-		ck[CK_ENTRY_LEAF].checked++;
-		GovComputeLeaf(ledger, &e, desc, values, nulls, &buf, leaf);
-		if (e.leaf == NULL || VARSIZE_ANY_EXHDR(e.leaf) != hsize ||
-			memcmp(VARDATA_ANY(e.leaf), leaf, hsize) != 0)
-		{
-			if (nmm < MAX_MISMATCHES)
+			tup = heap_getnext(scan, ForwardScanDirection);
+			if (tup == NULL)
 			{
-				LeafMismatch *m;
-
-				MemoryContextSwitchTo(cxt);
-				if (nmm >= mmcap)
-				{
-					mmcap = mmcap ? mmcap * 2 : 64;
-					mm = mm ? repalloc(mm, sizeof(LeafMismatch) * mmcap) :
-						palloc(sizeof(LeafMismatch) * mmcap);
-				}
-				m = &mm[nmm++];
-				memset(m, 0, sizeof(LeafMismatch));
-				m->entry_id = id;
-				memcpy(m->computed, leaf, hsize);
-				if (e.leaf)
-				{
-					m->stored_len = Min(VARSIZE_ANY_EXHDR(e.leaf), GL_HASH_MAX_SIZE);
-					memcpy(m->stored, VARDATA_ANY(e.leaf), m->stored_len);
-				}
+				more = false;
+				break;
 			}
-			else
-				unclassified++;
+			if ((++nrows & 0xffff) == 0)
+			{
+				CHECK_FOR_INTERRUPTS();
+				maybe_progress(&last, lname, "rows", nrows);
+			}
+			v.ck[CK_ROW_ENTRY].checked++;
+			d = heap_getattr(tup, eatt, v.desc, &isnull);
+			if (isnull)
+			{
+				check_fail(&v.ck[CK_ROW_ENTRY], v.cxt,
+						   "row at ctid (%u,%u) has no %s: inserted with triggers disabled",
+						   ItemPointerGetBlockNumber(&tup->t_self),
+						   ItemPointerGetOffsetNumber(&tup->t_self),
+						   GOV_ENTRY_COLUMN);
+				continue;
+			}
+			batch[n].entry_id = DatumGetInt64(d);
+			batch[n].tup = heap_copytuple(tup);
+			n++;
 		}
 		MemoryContextSwitchTo(old);
+		if (n == 0)
+			continue;
+		qsort(batch, n, sizeof(BatchRow), batch_row_cmp);
+		match_batch(&v, batch, n, iscan, slot);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(iscan);
 	index_close(pkey, AccessShareLock);
 	table_close(erel, AccessShareLock);
+	MemoryContextDelete(batchcxt);
 
 	/* tell altered stored leaves from changed rows */
-	if (nmm > 0)
-		find_witnesses(mm, nmm, snap);
-	for (i = 0; i < nmm; i++)
+	if (v.nmm > 0)
+		find_witnesses(v.mm, v.nmm, snap);
+	for (i = 0; i < v.nmm; i++)
 	{
-		LeafMismatch *m = &mm[i];
+		LeafMismatch *m = &v.mm[i];
 		bool		w_is_computed = m->has_witness && m->witness_len == hsize &&
 			memcmp(m->witness, m->computed, hsize) == 0;
 		bool		w_is_stored = m->has_witness &&
@@ -502,32 +629,29 @@ verify_ledger(Oid relid, Snapshot snap, List **results)
 			memcmp(m->witness, m->stored, m->stored_len) == 0;
 
 		if (w_is_computed)
-			check_fail(&ck[CK_ENTRY_LEAF], cxt,
+			check_fail(&v.ck[CK_ENTRY_LEAF], v.cxt,
 					   "entry " INT64_FORMAT ": stored leaf altered", m->entry_id);
 		else if (w_is_stored)
-			check_fail(&ck[CK_ROW_HASH], cxt,
+			check_fail(&v.ck[CK_ROW_HASH], v.cxt,
 					   "entry " INT64_FORMAT ": row changed since insert (column value or entry metadata)",
 					   m->entry_id);
 		else if (m->has_witness)
 		{
-			check_fail(&ck[CK_ROW_HASH], cxt,
+			check_fail(&v.ck[CK_ROW_HASH], v.cxt,
 					   "entry " INT64_FORMAT ": row changed since insert (column value or entry metadata)",
 					   m->entry_id);
-			check_fail(&ck[CK_ENTRY_LEAF], cxt,
+			check_fail(&v.ck[CK_ENTRY_LEAF], v.cxt,
 					   "entry " INT64_FORMAT ": stored leaf altered", m->entry_id);
 		}
 		else
-			check_fail(&ck[CK_ROW_HASH], cxt,
+			check_fail(&v.ck[CK_ROW_HASH], v.cxt,
 					   "entry " INT64_FORMAT ": leaf does not match the row (changed column value or altered stored leaf)",
 					   m->entry_id);
 	}
-	if (unclassified > 0)
-	{
-		ck[CK_ROW_HASH].failed += unclassified;
-	}
+	v.ck[CK_ROW_HASH].failed += v.unclassified;
 
-	check_entries(ledger, rel, snap, matched, &ck[CK_ENTRY_ROW], cxt,
-				  rowcxt, &last);
+	check_entries(v.ledger, rel, snap, v.matched, &v.ck[CK_ENTRY_ROW], v.cxt,
+				  v.rowcxt, &last);
 	table_close(rel, AccessShareLock);
 
 	if (nrows >= 0x10000)
@@ -535,9 +659,9 @@ verify_ledger(Oid relid, Snapshot snap, List **results)
 				(errmsg("verify: ledger %s: " INT64_FORMAT " rows checked, done",
 						lname, nrows)));
 
-	MemoryContextDelete(rowcxt);
+	MemoryContextDelete(v.rowcxt);
 	for (i = 0; i < NUM_LEDGER_CHECKS; i++)
-		*results = lappend(*results, &ck[i]);
+		*results = lappend(*results, &v.ck[i]);
 }
 
 /*
