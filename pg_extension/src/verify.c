@@ -622,7 +622,7 @@ verify_ledger(Oid relid, Snapshot snap, List **results)
 	for (i = 0; i < v.nmm; i++)
 	{
 		LeafMismatch *m = &v.mm[i];
-		bool		w_is_computed = m->has_witness && m->witness_len == hsize &&
+		bool		w_is_computed = m->has_witness && (size_t) m->witness_len == hsize &&
 			memcmp(m->witness, m->computed, hsize) == 0;
 		bool		w_is_stored = m->has_witness &&
 			m->witness_len == m->stored_len &&
