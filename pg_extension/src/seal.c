@@ -66,6 +66,12 @@
 #include "govledger.h"
 #include "seal.h"
 
+/*
+ * Most entries one block takes, bounding the sealer's memory (about 60
+ * bytes an entry); seal() writes as many blocks as it needs.
+ */
+#define GOV_SEAL_BATCH_MAX	1000000
+
 /* first key of the advisory lock that serialises sealers of a log */
 #define GOV_SEAL_LOCK		0x676c6472	/* "gldr" */
 
@@ -439,7 +445,8 @@ pending_cmp(const void *a, const void *b)
 /*
  * Take the committed unsealed entries of the log: scan govledger.unsealed
  * with snap and delete what belongs to the log.  Returns the count; the
- * arrays are palloc'd, sorted by entry id.
+ * arrays are palloc'd, sorted by entry id.  At most GOV_SEAL_BATCH_MAX
+ * entries are taken; the rest stay queued for the next block.
  */
 static int
 take_unsealed(const GovLog *log, Snapshot snap, int64 **ids, uint8 **hashes)
@@ -455,7 +462,8 @@ take_unsealed(const GovLog *log, Snapshot snap, int64 **ids, uint8 **hashes)
 	size_t		hsize = log->hash->size;
 	int			i;
 
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (n < GOV_SEAL_BATCH_MAX &&
+		   (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
 
@@ -552,10 +560,11 @@ insert_block(const GovSealRels *r, const GovLog *log, int64 block_no,
  *		Seal the committed unsealed entries of the log and return the tree
  *		size.  With wait false, return -1 at once (and *sealed false) when
  *		another sealer holds the log.  *sealed tells whether a block was
- *		written.
+ *		written.  A block takes at most GOV_SEAL_BATCH_MAX entries; *more
+ *		(when not NULL) tells whether that limit was reached.
  */
 int64
-GovSealLog(const GovLog *log, bool wait, bool *sealed)
+GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 {
 	GovSealRels rels;
 	LOCKTAG		tag;
@@ -575,6 +584,8 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed)
 	int			i;
 
 	*sealed = false;
+	if (more)
+		*more = false;
 	GovSealRelsLookup(&rels);
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, GOV_SEAL_LOCK, (uint32) log->log_id, 2);
 	if (LockAcquire(&tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
@@ -587,6 +598,8 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed)
 	(void) GovLogSigner(log);
 
 	n = take_unsealed(log, snap, &ids, &hashes);
+	if (more)
+		*more = (n == GOV_SEAL_BATCH_MAX);
 	if (n == 0 && last.exists)
 	{
 		UnregisterSnapshot(snap);
@@ -669,6 +682,8 @@ govledger_seal(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	GovLog		log;
 	bool		sealed;
+	bool		more;
+	int64		size;
 
 	GovLogByName(name, &log, false);
 	if (RecoveryInProgress())
@@ -676,5 +691,10 @@ govledger_seal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot seal during recovery")));
 	PreventCommandIfReadOnly("govledger.seal()");
-	PG_RETURN_INT64(GovSealLog(&log, true, &sealed));
+	do
+	{
+		size = GovSealLog(&log, true, &sealed, &more);
+		CHECK_FOR_INTERRUPTS();
+	} while (more);
+	PG_RETURN_INT64(size);
 }

@@ -75,7 +75,8 @@ extern void GovLatestBlock(const GovSealRels *r, int32 log_id, Snapshot snap,
 						   GovBlock *b);
 extern bool GovBlockAtSize(const GovSealRels *r, int32 log_id, int64 size,
 						   Snapshot snap, GovBlock *b);
-extern int64 GovSealLog(const GovLog *log, bool wait, bool *sealed);
+extern int64 GovSealLog(const GovLog *log, bool wait, bool *sealed,
+						bool *more);
 extern void GovBlockHash(const GovLog *log, int64 block_no, int64 tree_size,
 						 const uint8 *root, const uint8 *prev, TimestampTz at,
 						 uint8 *out);

@@ -8,10 +8,10 @@
  *
  * For each log four rows are added (check names "<log>.leaves",
  * "<log>.tree", "<log>.blocks", "<log>.sealed"), each naming the first
- * damaged leaf, subtree or block.  Leaves and blocks are streamed in
- * order through index scans, so memory stays flat whatever the size of
- * the log; the stored subtree of every completed subtree is looked up
- * once.  Signatures are checked with the public key registered in
+ * damaged leaf, subtree or block.  Leaves, blocks and the stored
+ * subtrees of each level are streamed in order through index scans, so
+ * memory stays flat whatever the size of the log and no subtree costs a
+ * random lookup.  Signatures are checked with the public key registered in
  * govledger.log, never the key file.
  *
  * These checks see the catalog as it is.  A history rewritten with
@@ -48,11 +48,25 @@
 #include "govledger.h"
 #include "seal.h"
 
+/* An ordered scan of the stored subtrees of one level */
+typedef struct LevelCursor
+{
+	SysScanDesc scan;			/* NULL until first used */
+	bool		have;			/* a stored subtree is buffered */
+	bool		done;			/* the level has no more */
+	int64		idx;
+	uint8		hash[GL_HASH_MAX_SIZE];
+	size_t		len;
+} LevelCursor;
+
 typedef struct LogCheck
 {
 	GovLog		log;
+	Snapshot	snap;
+	Relation	subrel;
+	Relation	subidx;
+	LevelCursor levels[64];
 	GovSealRels *rels;
-	GovTreeReader tr;
 	GovCheckResult *leaves;
 	GovCheckResult *tree;
 	GovCheckResult *blocks;
@@ -104,22 +118,71 @@ new_result(LogCheck *lc, const char *what, List **results)
 	return r;
 }
 
-/* Frontier callback: compare each completed subtree with the stored one. */
+/* Buffer the next stored subtree of the level, if any. */
+static void
+level_next(LogCheck *lc, int level)
+{
+	LevelCursor *c = &lc->levels[level];
+	HeapTuple	tup;
+
+	if (c->scan == NULL)
+	{
+		ScanKeyData key[2];
+
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
+					Int32GetDatum(lc->log.log_id));
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ,
+					Int32GetDatum(level));
+		c->scan = systable_beginscan_ordered(lc->subrel, lc->subidx, lc->snap, 2, key);
+	}
+	c->have = false;
+	if (c->done)
+		return;
+	tup = systable_getnext_ordered(c->scan, ForwardScanDirection);
+	if (tup == NULL)
+	{
+		c->done = true;
+		return;
+	}
+	{
+		bool		isnull;
+		bytea	   *b = DatumGetByteaPP(heap_getattr(tup, 4, RelationGetDescr(lc->subrel), &isnull));
+
+		c->idx = DatumGetInt64(heap_getattr(tup, 3, RelationGetDescr(lc->subrel), &isnull));
+		c->len = Min(VARSIZE_ANY_EXHDR(b), GL_HASH_MAX_SIZE);
+		memcpy(c->hash, VARDATA_ANY(b), c->len);
+		c->have = true;
+	}
+}
+
+/*
+ * Frontier callback: compare each completed subtree with the stored one.
+ * Subtrees of a level complete in index order, so each level is read by
+ * one ordered scan instead of a lookup per subtree.
+ */
 static int
 compare_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 {
 	LogCheck   *lc = arg;
-	uint8		stored[GL_HASH_MAX_SIZE];
+	LevelCursor *c = &lc->levels[level];
 
 	if (level == 0)
 		return 0;
 	lc->tree->checked++;
-	if (GovTreeLookup(&lc->tr, level, index, stored) != 0)
+	if (c->scan == NULL)
+		level_next(lc, level);
+	while (c->have && c->idx < (int64) index)
+		level_next(lc, level);
+	if (!c->have || c->idx != (int64) index)
 		fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") is missing",
 			 level, index);
-	else if (memcmp(stored, hash, lc->log.hash->size) != 0)
-		fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") differs from the hash recomputed from its leaves",
-			 level, index);
+	else
+	{
+		if (c->len != lc->log.hash->size || memcmp(c->hash, hash, c->len) != 0)
+			fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") differs from the hash recomputed from its leaves",
+				 level, index);
+		level_next(lc, level);
+	}
 	return 0;
 }
 
@@ -195,8 +258,10 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 	lc->tree = new_result(lc, "tree", results);
 	lc->blocks = new_result(lc, "blocks", results);
 	lc->sealed = new_result(lc, "sealed", results);
-	GovTreeReaderOpen(&lc->tr, lc->rels, lc->log.log_id, snap);
 	GlMerkleFrontierInit(f);
+	lc->snap = snap;
+	lc->subrel = table_open(lc->rels->subtree, AccessShareLock);
+	lc->subidx = index_open(lc->rels->subtree_pkey, AccessShareLock);
 
 	leafrel = table_open(lc->rels->leaf, AccessShareLock);
 	leafidx = index_open(lc->rels->leaf_pkey, AccessShareLock);
@@ -290,7 +355,15 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 	table_close(blockrel, AccessShareLock);
 	index_close(leafidx, AccessShareLock);
 	table_close(leafrel, AccessShareLock);
-	GovTreeReaderClose(&lc->tr);
+	{
+		int			l;
+
+		for (l = 0; l < 64; l++)
+			if (lc->levels[l].scan)
+				systable_endscan_ordered(lc->levels[l].scan);
+	}
+	index_close(lc->subidx, AccessShareLock);
+	table_close(lc->subrel, AccessShareLock);
 	MemoryContextDelete(tmp);
 	pfree(f);
 }

@@ -274,7 +274,7 @@ sealer_round(void)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "sealing");
 		if (GovLogById(ids[i], &log))
-			(void) GovSealLog(&log, false, &sealed);
+			(void) GovSealLog(&log, false, &sealed, NULL);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, NULL);
