@@ -12,11 +12,12 @@
  *	 row_hash		the leaf recomputed from the row equals the leaf
  *					stored in the entry
  *	 entry_leaf		the stored leaf equals the leaf queued for sealing
- *					at insert
+ *					at insert, or the sealed leaf
  *	 entry_row		every entry of the ledger has exactly one row (a
  *					deleted row leaves an entry without a row)
  * A leaf mismatch is told apart as row_hash or entry_leaf by the witness
- * the insert path wrote to govledger.unsealed: if the witness equals the
+ * the insert path wrote to govledger.unsealed (or, once sealed, the leaf
+ * in govledger.leaf): if the witness equals the
  * recomputed leaf, the stored leaf was altered; if it equals the stored
  * leaf, the row (or its entry's metadata) changed.
  *
@@ -194,8 +195,9 @@ maybe_progress(TimestampTz *last, const char *name, const char *what,
 }
 
 /*
- * Find the witnesses (leaves queued at insert) of the mismatches with one
- * scan of govledger.unsealed.
+ * Find the witnesses of the mismatches: the leaf queued at insert
+ * (govledger.unsealed, one scan) or, once sealed, the leaf in the log's
+ * tree (govledger.leaf, by entry id, when sealing is installed).
  */
 static void
 find_witnesses(LeafMismatch *mm, int nmm, Snapshot snap)
@@ -206,6 +208,10 @@ find_witnesses(LeafMismatch *mm, int nmm, Snapshot snap)
 	TableScanDesc scan;
 	HeapTuple	tup;
 	int			i;
+	Oid			leafrel;
+	Oid			leafidx;
+	AttrNumber	att_entry;
+	AttrNumber	att_leaf;
 
 	ctl.keysize = sizeof(int64);
 	ctl.entrysize = sizeof(MismatchKey);
@@ -245,6 +251,48 @@ find_witnesses(LeafMismatch *mm, int nmm, Snapshot snap)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	hash_destroy(ids);
+
+	/* entries already sealed have their leaf in govledger.leaf */
+	leafrel = get_relname_relid("leaf", GovGetCatalog()->nsp);
+	leafidx = get_relname_relid("leaf_entry_idx", GovGetCatalog()->nsp);
+	if (!OidIsValid(leafrel) || !OidIsValid(leafidx))
+		return;
+	rel = table_open(leafrel, AccessShareLock);
+	att_entry = get_attnum(leafrel, "entry_id");
+	att_leaf = get_attnum(leafrel, "leaf_hash");
+	if (att_entry == InvalidAttrNumber || att_leaf == InvalidAttrNumber)
+	{
+		table_close(rel, AccessShareLock);
+		return;
+	}
+	for (i = 0; i < nmm; i++)
+	{
+		ScanKeyData key;
+		SysScanDesc sscan;
+
+		if (mm[i].has_witness)
+			continue;
+		ScanKeyInit(&key, att_entry, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum(mm[i].entry_id));
+		sscan = systable_beginscan(rel, leafidx, true, snap, 1, &key);
+		tup = systable_getnext(sscan);
+		if (HeapTupleIsValid(tup))
+		{
+			bool		isnull;
+			Datum		d = heap_getattr(tup, att_leaf, RelationGetDescr(rel), &isnull);
+
+			if (!isnull)
+			{
+				bytea	   *w = DatumGetByteaPP(d);
+
+				mm[i].witness_len = Min(VARSIZE_ANY_EXHDR(w), GL_HASH_MAX_SIZE);
+				memcpy(mm[i].witness, VARDATA_ANY(w), mm[i].witness_len);
+				mm[i].has_witness = true;
+			}
+		}
+		systable_endscan(sscan);
+	}
+	table_close(rel, AccessShareLock);
 }
 
 /* Number of visible rows of rel with ledger_entry_id = id, via index idx */
