@@ -30,10 +30,12 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -230,6 +232,7 @@ find_sealed_entry(Oid relid, int64 entry_id, const GovSealRels *rels,
 				  Snapshot snap, SealedEntry *se)
 {
 	GovLedger  *ledger = GovLookupLedger(relid, false);
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	Relation	entryrel;
 	GovEntryRow e;
 	Relation	rel;
@@ -238,6 +241,9 @@ find_sealed_entry(Oid relid, int64 entry_id, const GovSealRels *rels,
 	HeapTuple	tup;
 	bool		found = false;
 
+	/* proofs are about rows: only for those who may read the table */
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
 	entryrel = table_open(GovGetCatalog()->entry, AccessShareLock);
 	if (!GovFetchEntry(entryrel, entry_id, snap, &e))
 		ereport(ERROR,
@@ -635,6 +641,12 @@ govledger_await_sealed(PG_FUNCTION_ARGS)
 	int64		usecs;
 
 	(void) GovLookupLedger(relid, false);
+	{
+		AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	}
 	GovSealRelsLookup(&rels);
 	usecs = timeout->time + (int64) timeout->day * USECS_PER_DAY +
 		(int64) timeout->month * 30 * USECS_PER_DAY;

@@ -65,6 +65,7 @@ typedef struct LogCheck
 	Snapshot	snap;
 	Relation	subrel;
 	Relation	subidx;
+	MemoryContext scancxt;		/* lives as long as the level scans */
 	LevelCursor levels[64];
 	GovSealRels *rels;
 	GovCheckResult *leaves;
@@ -125,6 +126,14 @@ level_next(LogCheck *lc, int level)
 	LevelCursor *c = &lc->levels[level];
 	HeapTuple	tup;
 
+	MemoryContext old;
+
+	/*
+	 * Called from inside the per-leaf context, which is reset often; the
+	 * scan (and whatever the index AM allocates while scanning) must live
+	 * longer.
+	 */
+	old = MemoryContextSwitchTo(lc->scancxt);
 	if (c->scan == NULL)
 	{
 		ScanKeyData key[2];
@@ -136,9 +145,8 @@ level_next(LogCheck *lc, int level)
 		c->scan = systable_beginscan_ordered(lc->subrel, lc->subidx, lc->snap, 2, key);
 	}
 	c->have = false;
-	if (c->done)
-		return;
-	tup = systable_getnext_ordered(c->scan, ForwardScanDirection);
+	tup = c->done ? NULL : systable_getnext_ordered(c->scan, ForwardScanDirection);
+	MemoryContextSwitchTo(old);
 	if (tup == NULL)
 	{
 		c->done = true;
@@ -260,6 +268,7 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 	lc->sealed = new_result(lc, "sealed", results);
 	GlMerkleFrontierInit(f);
 	lc->snap = snap;
+	lc->scancxt = CurrentMemoryContext;
 	lc->subrel = table_open(lc->rels->subtree, AccessShareLock);
 	lc->subidx = index_open(lc->rels->subtree_pkey, AccessShareLock);
 

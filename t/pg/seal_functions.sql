@@ -4,7 +4,7 @@
 -- Runs on logs of its own, inside a transaction the background sealer
 -- cannot see, so the trees here are exactly what this file seals.
 BEGIN;
-SELECT plan(73);
+SELECT plan(75);
 
 SELECT has_function('govledger', 'seal', ARRAY['text'], 'seal(log) exists');
 SELECT has_function('govledger', 'checkpoint', ARRAY['text'], 'checkpoint(log) exists');
@@ -86,6 +86,14 @@ SELECT throws_ok($$SELECT govledger.inclusion_proof('seal_t', -1)$$, 'P0002', NU
 SELECT throws_ok($$SELECT govledger.inclusion_proof('govledger.ddl_event', pg_temp.eid(1))$$, '22023', NULL,
 	'an entry of another ledger table');
 SELECT throws_ok($$SELECT govledger.inclusion_proof(NULL, 1)$$, '22004', NULL, 'NULL table');
+CREATE ROLE pgtap_seal_nobody;
+GRANT USAGE ON SCHEMA govledger TO pgtap_seal_nobody;
+SET ROLE pgtap_seal_nobody;
+SELECT throws_ok($$SELECT govledger.inclusion_proof('seal_t', 1)$$, '42501', NULL,
+	'no inclusion proof without SELECT on the table');
+SELECT throws_ok($$SELECT govledger.receipt('seal_t', 1)$$, '42501', NULL,
+	'no receipt without SELECT on the table');
+RESET ROLE;
 
 -- consistency and checkpoints over time
 CREATE TEMP TABLE saved AS SELECT govledger.checkpoint('pgtap-seal-a') AS cp;
