@@ -304,10 +304,7 @@ ngx_http_govledger_create_loc_conf(ngx_conf_t *cf)
      *     lcf->issuer = { 0, NULL };
      *     lcf->role_claim = { 0, NULL };
      *     lcf->anonymous_role = { 0, NULL };
-     *     lcf->function = { 0, NULL };
-     *     lcf->sql = { 0, NULL };
-     *     lcf->args = NULL;
-     *     lcf->call_index = 0;
+     *     lcf->calls = NULL;
      *     lcf->methods = 0;
      */
 
@@ -811,55 +808,135 @@ ngx_http_govledger_identifier(ngx_str_t *s)
 }
 
 
+/*
+ * govledger_call [METHOD[|METHOD...]] schema.function [value ...]
+ *
+ * A location may have one call without methods (it answers the methods
+ * of govledger_methods) and calls for given methods, tried in order.
+ */
+
 static char *
 ngx_http_govledger_call(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_govledger_loc_conf_t *lcf = conf;
 
-    u_char                            *p, *dot;
-    ngx_str_t                         *value, schema, func, name;
-    ngx_uint_t                         i, n;
+    u_char                            *p, *dot, *q, *last;
+    ngx_str_t                         *value, schema, func, name, word;
+    ngx_uint_t                         i, n, first, methods;
+    ngx_conf_bitmask_t                *m;
     ngx_http_govledger_arg_t          *arg;
+    ngx_http_govledger_call_t         *call, *c;
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_govledger_main_conf_t    *gmcf;
     ngx_http_compile_complex_value_t   ccv;
 
-    if (lcf->function.data) {
-        return "is duplicate";
+    value = cf->args->elts;
+    first = 1;
+    methods = 0;
+
+    if (ngx_strlchr(value[1].data, value[1].data + value[1].len, '.')
+        == NULL && cf->args->nelts > 2)
+    {
+        /* a method list: GET, GET|HEAD, POST,PUT */
+
+        q = value[1].data;
+        last = value[1].data + value[1].len;
+
+        while (q < last) {
+            word.data = q;
+
+            while (q < last && *q != '|' && *q != ',') {
+                q++;
+            }
+
+            word.len = q - word.data;
+            q++;
+
+            for (m = ngx_http_govledger_method_names; m->name.len; m++) {
+                if (m->name.len == word.len
+                    && ngx_strncmp(m->name.data, word.data, word.len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (m->name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid method \"%V\" in "
+                                   "\"govledger_call\"", &word);
+                return NGX_CONF_ERROR;
+            }
+
+            methods |= m->mask;
+        }
+
+        if (methods & NGX_HTTP_GET) {
+            methods |= NGX_HTTP_HEAD;
+        }
+
+        first = 2;
     }
 
-    value = cf->args->elts;
+    if (lcf->calls == NULL) {
+        lcf->calls = ngx_array_create(cf->pool, 2,
+                                      sizeof(ngx_http_govledger_call_t));
+        if (lcf->calls == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
-    dot = ngx_strlchr(value[1].data, value[1].data + value[1].len, '.');
+    c = lcf->calls->elts;
+
+    for (i = 0; i < lcf->calls->nelts; i++) {
+        if ((c[i].methods == 0 && methods == 0)
+            || (c[i].methods & methods))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"govledger_call\" for these methods "
+                               "is duplicate");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    dot = ngx_strlchr(value[first].data, value[first].data + value[first].len,
+                      '.');
     if (dot == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"govledger_call\" needs a schema-qualified "
-                           "function name, not \"%V\"", &value[1]);
+                           "function name, not \"%V\"", &value[first]);
         return NGX_CONF_ERROR;
     }
 
-    schema.data = value[1].data;
-    schema.len = dot - value[1].data;
+    schema.data = value[first].data;
+    schema.len = dot - value[first].data;
     func.data = dot + 1;
-    func.len = value[1].data + value[1].len - func.data;
+    func.len = value[first].data + value[first].len - func.data;
 
     if (ngx_http_govledger_identifier(&schema) != NGX_OK
         || ngx_http_govledger_identifier(&func) != NGX_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid function name \"%V\" in "
-                           "\"govledger_call\"", &value[1]);
+                           "\"govledger_call\"", &value[first]);
         return NGX_CONF_ERROR;
     }
 
-    lcf->args = ngx_array_create(cf->pool, cf->args->nelts,
-                                 sizeof(ngx_http_govledger_arg_t));
-    if (lcf->args == NULL) {
+    call = ngx_array_push(lcf->calls);
+    if (call == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    for (i = 2; i < cf->args->nelts; i++) {
-        arg = ngx_array_push(lcf->args);
+    ngx_memzero(call, sizeof(ngx_http_govledger_call_t));
+    call->methods = methods;
+
+    call->args = ngx_array_create(cf->pool, cf->args->nelts,
+                                  sizeof(ngx_http_govledger_arg_t));
+    if (call->args == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = first + 1; i < cf->args->nelts; i++) {
+        arg = ngx_array_push(call->args);
         if (arg == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -909,18 +986,18 @@ ngx_http_govledger_call(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    n = lcf->args->nelts;
+    n = call->args->nelts;
 
     /* SELECT "schema"."function"($1, ..., $n) */
 
-    lcf->sql.len = sizeof("SELECT \"\".\"\"()") - 1 + schema.len + func.len
-                   + n * (NGX_INT_T_LEN + 3);
-    lcf->sql.data = ngx_pnalloc(cf->pool, lcf->sql.len + 1);
-    if (lcf->sql.data == NULL) {
+    call->sql.len = sizeof("SELECT \"\".\"\"()") - 1 + schema.len + func.len
+                    + n * (NGX_INT_T_LEN + 3);
+    call->sql.data = ngx_pnalloc(cf->pool, call->sql.len + 1);
+    if (call->sql.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    p = ngx_sprintf(lcf->sql.data, "SELECT \"%V\".\"%V\"(", &schema, &func);
+    p = ngx_sprintf(call->sql.data, "SELECT \"%V\".\"%V\"(", &schema, &func);
 
     for (i = 1; i <= n; i++) {
         p = ngx_sprintf(p, i == 1 ? "$%ui" : ", $%ui", i);
@@ -928,12 +1005,12 @@ ngx_http_govledger_call(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     *p++ = ')';
     *p = '\0';
-    lcf->sql.len = p - lcf->sql.data;
+    call->sql.len = p - call->sql.data;
 
-    lcf->function = value[1];
+    call->function = value[first];
 
     gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_govledger_module);
-    lcf->call_index = gmcf->ncalls++;
+    call->call_index = gmcf->ncalls++;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_govledger_call_handler;

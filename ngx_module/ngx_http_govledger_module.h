@@ -104,6 +104,15 @@ typedef struct {
 
 
 typedef struct {
+    ngx_uint_t                 methods;    /* 0: those of govledger_methods */
+    ngx_str_t                  function;   /* as written: schema.function */
+    ngx_array_t               *args;       /* ngx_http_govledger_arg_t */
+    ngx_str_t                  sql;        /* SELECT ... ($1, ...) */
+    ngx_uint_t                 call_index; /* prepared statement number */
+} ngx_http_govledger_call_t;
+
+
+typedef struct {
     ngx_atomic_t               pid;
     ngx_atomic_t               in_use;
     ngx_atomic_t               idle;
@@ -165,10 +174,7 @@ typedef struct {
     ngx_flag_t                 jwt_claims;
     ngx_array_t               *mtls_roles; /* ngx_http_govledger_mtls_role_t */
 
-    ngx_str_t                  function;   /* quoted "schema"."function" */
-    ngx_array_t               *args;       /* ngx_http_govledger_arg_t */
-    ngx_str_t                  sql;        /* SELECT ... ($1, ...) */
-    ngx_uint_t                 call_index;
+    ngx_array_t               *calls;      /* ngx_http_govledger_call_t */
     ngx_uint_t                 methods;
     ngx_msec_t                 timeout;    /* statement timeout */
     ngx_flag_t                 body_json;
@@ -181,6 +187,7 @@ typedef struct {
     ngx_event_t                wait;       /* queue timeout */
     ngx_http_govledger_conn_t *conn;
     ngx_http_govledger_loc_conf_t *lcf;
+    ngx_http_govledger_call_t *call;
 
     unsigned                   waiting:1;
     unsigned                   authenticated:1;

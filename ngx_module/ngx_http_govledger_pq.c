@@ -479,11 +479,13 @@ ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
     PGconn                        *pg;
     ngx_uint_t                     i, item, idx;
     const char                    *cfg[4];
+    ngx_http_govledger_call_t     *call;
     ngx_http_govledger_loc_conf_t *lcf;
 
     pg = conn->pg;
     lcf = ctx->lcf;
-    idx = lcf->call_index;
+    call = ctx->call;
+    idx = call->call_index;
     item = 0;
 
     conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
@@ -510,7 +512,7 @@ ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
     (void) ngx_sprintf((u_char *) name, "govledger_call_%ui%Z", idx);
 
     if (!conn->prepared[idx]) {
-        if (!PQsendPrepare(pg, name, (char *) lcf->sql.data,
+        if (!PQsendPrepare(pg, name, (char *) call->sql.data,
                            (int) ctx->nparams, NULL))
         {
             goto failed;

@@ -27,9 +27,11 @@ ngx_http_govledger_call_handler(ngx_http_request_t *r)
 {
     u_char                         *p;
     ngx_int_t                       rc;
+    ngx_uint_t                      i, mask, allowed;
     ngx_table_elt_t                *h;
     ngx_conf_bitmask_t             *m;
     ngx_http_govledger_ctx_t       *ctx;
+    ngx_http_govledger_call_t      *call, *found;
     ngx_http_govledger_loc_conf_t  *lcf;
 
     static ngx_conf_bitmask_t  methods[] = {
@@ -47,7 +49,22 @@ ngx_http_govledger_call_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_govledger_module);
 
-    if (!(r->method & lcf->methods)) {
+    /* the first call whose methods include the request's */
+
+    allowed = 0;
+    call = lcf->calls->elts;
+    found = NULL;
+
+    for (i = 0; i < lcf->calls->nelts; i++) {
+        mask = call[i].methods ? call[i].methods : lcf->methods;
+        allowed |= mask;
+
+        if (found == NULL && (r->method & mask)) {
+            found = &call[i];
+        }
+    }
+
+    if (found == NULL) {
         if (ngx_http_discard_request_body(r) != NGX_OK) {
             r->keepalive = 0;
         }
@@ -67,7 +84,7 @@ ngx_http_govledger_call_handler(ngx_http_request_t *r)
         h->value.data = p;
 
         for (m = methods; m->name.len; m++) {
-            if (lcf->methods & m->mask) {
+            if (allowed & m->mask) {
                 if (p != h->value.data) {
                     *p++ = ',';
                     *p++ = ' ';
@@ -90,6 +107,7 @@ ngx_http_govledger_call_handler(ngx_http_request_t *r)
     }
 
     ctx->lcf = lcf;
+    ctx->call = found;
     ctx->read_only = (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) ? 1 : 0;
 
     if (!ctx->authenticated && lcf->anonymous_role.len) {
@@ -225,13 +243,13 @@ ngx_http_govledger_prepare(ngx_http_request_t *r,
         json_decref(doc);
     }
 
-    ctx->nparams = lcf->args->nelts;
+    ctx->nparams = ctx->call->args->nelts;
     ctx->params = ngx_pcalloc(r->pool, (ctx->nparams + 1) * sizeof(char *));
     if (ctx->params == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args = lcf->args->elts;
+    args = ctx->call->args->elts;
 
     for (i = 0; i < ctx->nparams; i++) {
 

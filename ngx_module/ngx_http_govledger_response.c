@@ -133,7 +133,7 @@ ngx_http_govledger_send_result(ngx_http_request_t *r,
         {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "govledger: %V failed: SQLSTATE %s: %s",
-                          &ctx->lcf->function, sqlstate ? sqlstate : "-",
+                          &ctx->call->function, sqlstate ? sqlstate : "-",
                           message ? message : "-");
 
             /* the database's own words stay in the log */

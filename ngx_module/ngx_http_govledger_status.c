@@ -142,7 +142,7 @@ ngx_http_govledger_log_handler(ngx_http_request_t *r)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_govledger_module);
 
     if (gmcf->stats == NULL
-        || (lcf->function.len == 0 && lcf->auth == NGX_HTTP_GOVLEDGER_AUTH_OFF))
+        || (lcf->calls == NULL && lcf->auth == NGX_HTTP_GOVLEDGER_AUTH_OFF))
     {
         return NGX_OK;
     }

@@ -82,6 +82,10 @@ $t->run(<<'CONF');
         location = /big { govledger_call ngx_basic.big $arg_n; }
         location = /rows { govledger_call ngx_basic.rows; }
         location = /morph { govledger_call ngx_basic.morph; }
+        location = /by-method {
+            govledger_call GET ngx_basic.info;
+            govledger_call POST|PUT ngx_basic.echo_json $request_body;
+        }
         location = /missing { govledger_call ngx_basic.no_such_function; }
         location = /sleep {
             govledger_timeout 1s;
@@ -157,6 +161,16 @@ my $e = GovNginx->json($r) // {};
 is($e->{code}, '23505', 'code 23505');
 ok(exists $e->{message} && exists $e->{details} && exists $e->{hint},
 	'code, message, details, hint');
+
+# one call per method
+$info = GovNginx->json($t->get('/by-method'));
+is($info->{method}, 'GET', 'GET call of a location with calls per method');
+is($t->post('/by-method', body => '{"x":1}')->{content}, '{"x":1}', 'its POST call');
+is($t->http('PUT', '/by-method', body => '[]')->{content}, '[]', 'its PUT call');
+is($t->http('HEAD', '/by-method')->{status}, 200, 'HEAD goes with GET');
+$r = $t->http('DELETE', '/by-method');
+is($r->{status}, 405, 'a method without a call: 405');
+is($r->{headers}{allow}, 'GET, HEAD, POST, PUT', 'Allow lists the calls\' methods');
 
 # bodies
 $r = $t->post('/echo-json', body => '{"a":1,"b":[true,null]}');
