@@ -227,6 +227,17 @@ check_ledger_ddl(FunctionCallInfo fcinfo, int reason_arg, const char *fname)
 	return ledger;
 }
 
+/*
+ * The table's qualified name as it is now, for DDL; the registered name
+ * stays what entries hash even if the schema was renamed since.
+ */
+static char *
+current_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
 /* Run sql through SPI with the DDL permit set for relid. */
 static void
 run_permitted(Oid relid, const char *sql)
@@ -307,10 +318,16 @@ govledger_drop_ledger(PG_FUNCTION_ARGS)
 	char	   *reason = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	int64		id;
 
+	if (relid == GovGetCatalog()->ddl_event)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("govledger.ddl_event cannot be dropped"),
+				 errdetail("It records the acts on all ledger tables.")));
+
 	LockRelationOid(relid, AccessExclusiveLock);
 	id = GovRecordDdlEvent("drop_ledger", name, NULL, reason);
 	mark_dropped(relid);
-	run_permitted(relid, psprintf("DROP TABLE %s", name));
+	run_permitted(relid, psprintf("DROP TABLE %s", current_name(relid)));
 	PG_RETURN_INT64(id);
 }
 
@@ -352,6 +369,7 @@ govledger_add_column(PG_FUNCTION_ARGS)
 	id = GovRecordDdlEvent("add_column", name,
 						   psprintf("%s %s", column, typname), reason);
 	run_permitted(relid, psprintf("ALTER TABLE %s ADD COLUMN %s %s",
-								  name, quote_identifier(column), typname));
+								  current_name(relid), quote_identifier(column),
+								  typname));
 	PG_RETURN_INT64(id);
 }

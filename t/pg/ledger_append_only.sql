@@ -3,7 +3,7 @@
 -- ALTER and DROP only through govledger.add_column/drop_ledger, which
 -- record the act in govledger.ddl_event.
 BEGIN;
-SELECT plan(35);
+SELECT plan(39);
 
 CREATE TABLE ao_ledger (id int PRIMARY KEY, note text);
 SELECT govledger.protect('ao_ledger');
@@ -74,6 +74,21 @@ SELECT throws_ok($$SELECT govledger.add_column('ao_ledger', 'pt', 'point', 'geom
 	'column "pt" would have type point, which has no canonical encoding', 'add_column of an unsupported type refused');
 SELECT throws_ok($$SELECT govledger.add_column('ao_ledger', 'x', 'text', '')$$, '22023',
 	'a reason is required', 'add_column needs a reason');
+
+-- the schema can be renamed; DDL functions follow the table, entries keep
+-- the registered name
+CREATE SCHEMA ao_old;
+CREATE TABLE ao_old.moved (x int);
+SELECT govledger.protect('ao_old.moved');
+INSERT INTO ao_old.moved VALUES (1);
+ALTER SCHEMA ao_old RENAME TO ao_new;
+SELECT lives_ok($$SELECT govledger.add_column('ao_new.moved', 'y', 'text', 'after a schema rename')$$,
+	'add_column after the schema was renamed');
+SELECT matches((SELECT govledger.canonical('ao_new.moved', ledger_entry_id) FROM ao_new.moved),
+	'"ledger":"ao_old\.moved"', 'entries keep the registered name');
+SELECT lives_ok($$SELECT govledger.drop_ledger('ao_new.moved', 'done')$$, 'drop_ledger after the schema was renamed');
+SELECT throws_ok($$SELECT govledger.drop_ledger('govledger.ddl_event', 'no')$$, '22023',
+	'govledger.ddl_event cannot be dropped', 'the record of acts cannot be dropped');
 
 -- drop_ledger: records the act, keeps the entries
 CREATE TEMP TABLE ids AS SELECT ledger_entry_id FROM ao_ledger;
