@@ -52,7 +52,7 @@
 #include "govledger.h"
 #include "seal.h"
 
-int			gov_seal_interval = 50;
+int			gov_seal_interval = 25;
 
 #define LAUNCHER_NAP_MS		2000
 #define RETRY_MS			10000
@@ -75,7 +75,7 @@ GovWorkerRegister(void)
 							"Milliseconds between sealing rounds of the background sealer.",
 							NULL,
 							&gov_seal_interval,
-							50, 1, 3600 * 1000,
+							25, 1, 3600 * 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
