@@ -12,7 +12,8 @@
  * at once with status 0 (not restarted; the launcher tries that database
  * again later), so databases without govledger cost one short connection
  * now and then.  A sealer that fails exits with status 1 and is restarted
- * by the postmaster after a second.
+ * by the postmaster after a second.  A log whose seal fails is logged and
+ * skipped for ten seconds while the other logs go on being sealed.
  *
  * Each round is one transaction per log, taking the log's seal lock
  * without waiting: a concurrent govledger.seal() simply wins.  A sealer
@@ -243,6 +244,89 @@ list_logs(int32 *ids, int max)
 	return n;
 }
 
+/* Logs whose last seal failed, skipped until retry_at */
+typedef struct FailedLog
+{
+	int32		log_id;
+	TimestampTz retry_at;
+} FailedLog;
+
+#define MAX_FAILED_LOGS	64
+static FailedLog failed_logs[MAX_FAILED_LOGS];
+static int	nfailed = 0;
+
+static bool
+log_backing_off(int32 log_id, TimestampTz now)
+{
+	int			i;
+
+	for (i = 0; i < nfailed; i++)
+		if (failed_logs[i].log_id == log_id)
+			return now < failed_logs[i].retry_at;
+	return false;
+}
+
+static void
+log_failed(int32 log_id, TimestampTz now)
+{
+	int			i;
+
+	for (i = 0; i < nfailed; i++)
+		if (failed_logs[i].log_id == log_id)
+			break;
+	if (i == nfailed)
+	{
+		if (nfailed == MAX_FAILED_LOGS)
+			i = 0;
+		else
+			nfailed++;
+	}
+	failed_logs[i].log_id = log_id;
+	failed_logs[i].retry_at = TimestampTzPlusMilliseconds(now, RETRY_MS);
+}
+
+/*
+ * Seal one log in its own transaction.  A failure (say, an unreadable
+ * key file or a damaged tree) is logged and the log is skipped for a
+ * while, so that one broken log does not stop the others.
+ */
+static void
+seal_one(int32 log_id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (log_backing_off(log_id, now))
+		return;
+	PG_TRY();
+	{
+		GovLog		log;
+		bool		sealed = false;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "sealing");
+		if (GovLogById(log_id, &log))
+			(void) GovSealLog(&log, false, &sealed, NULL);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		log_failed(log_id, now);
+		ereport(LOG,
+				(errmsg("govledger sealer: sealing log %d failed; retrying in %d s",
+						log_id, RETRY_MS / 1000)));
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
 /* One sealing round; returns false when the extension is not installed. */
 static bool
 sealer_round(void)
@@ -266,18 +350,8 @@ sealer_round(void)
 
 	for (i = 0; i < n; i++)
 	{
-		GovLog		log;
-		bool		sealed = false;
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "sealing");
-		if (GovLogById(ids[i], &log))
-			(void) GovSealLog(&log, false, &sealed, NULL);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_activity(STATE_IDLE, NULL);
+		CHECK_FOR_INTERRUPTS();
+		seal_one(ids[i]);
 	}
 	return true;
 }
