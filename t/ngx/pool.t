@@ -79,6 +79,10 @@ my $lost0 = $t->metrics->{'govledger_db_connections_lost_total'} // 0;
 send_and_drop('/nap?s=1.5', 0.3) for 1 .. 2;
 my $r = $t->get('/pid');
 is($r->{status}, 503, 'both connections still busy for the aborted clients: 503');
+# and one that leaves while waiting in the queue
+send_and_drop('/pid', 0.2);
+is($t->metrics->{'govledger_pool_waiting{worker="' . $workers[0] . '"}'} // 0, 0,
+	'a client that left the queue is no longer waiting');
 sleep(1.5);
 $r = $t->get('/pid');
 is($r->{status}, 200, 'after the aborted queries finished: 200');
