@@ -133,7 +133,8 @@ for my $line (split /\n/, GovTest::psql(qq{SELECT b.tree_size, encode(convert_to
     $root{$size} = decode_base64($r64);
     $rootok = 0 unless $root{$size} eq mth(0, $size);
 }
-is(scalar keys %root, $N, "a checkpoint at every size 1..$N");
+# (the background sealer may also have signed the empty tree first)
+is(scalar(grep { exists $root{$_} } 1 .. $N), $N, "a checkpoint at every size 1..$N");
 ok($sigok, 'every checkpoint is a well-formed note with a valid Ed25519 signature (openssl)');
 ok($rootok, 'every checkpoint root equals the root recomputed from the canonical rows');
 
