@@ -176,7 +176,7 @@ typedef struct GovEntryRow
 	TimestampTz recorded_at;
 	char	   *db_role;
 	char	   *subject;		/* NULL when none */
-	bytea	   *leaf;			/* stored leaf hash, detoasted */
+	bytea	   *leaf;			/* stored leaf hash, possibly short-header */
 } GovEntryRow;
 
 /* inspect.c */

@@ -80,8 +80,9 @@ index_is_btree(Oid indexoid)
 
 /*
  * GovEntryFromTuple
- *		Decode a govledger.entry tuple into e; strings and the leaf are
- *		palloc'd in the current memory context.
+ *		Decode a govledger.entry tuple into e; strings are palloc'd in the
+ *		current memory context, the leaf may point into tup (read it with
+ *		VARDATA_ANY while tup is valid).
  */
 void
 GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e)
@@ -99,7 +100,7 @@ GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e)
 	e->subject = n[Anum_gov_entry_subject - 1] ? NULL :
 		TextDatumGetCString(v[Anum_gov_entry_subject - 1]);
 	e->leaf = n[Anum_gov_entry_leaf_hash - 1] ? NULL :
-		DatumGetByteaPCopy(v[Anum_gov_entry_leaf_hash - 1]);
+		DatumGetByteaPP(v[Anum_gov_entry_leaf_hash - 1]);
 }
 
 /*
@@ -125,6 +126,9 @@ GovFetchEntry(Relation entryrel, int64 entry_id, Snapshot snap,
 	if (HeapTupleIsValid(tup))
 	{
 		GovEntryFromTuple(tup, RelationGetDescr(entryrel), e);
+		/* the tuple goes away with the scan: keep a copy of the leaf */
+		if (e->leaf)
+			e->leaf = DatumGetByteaPCopy(PointerGetDatum(e->leaf));
 		found = true;
 	}
 	systable_endscan(scan);
