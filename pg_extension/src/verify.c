@@ -316,8 +316,8 @@ count_rows_with_id(IndexScanDesc scan, TupleTableSlot *slot, int64 id)
  */
 static void
 check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
-			  GovCheckResult *ck, MemoryContext cxt, MemoryContext rowcxt,
-			  TimestampTz *last)
+			  int64 counted, GovCheckResult *ck, MemoryContext cxt,
+			  MemoryContext rowcxt, TimestampTz *last)
 {
 	Relation	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
 	TableScanDesc scan;
@@ -330,16 +330,21 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 	IndexScanDesc iscan;
 	TupleTableSlot *slot;
 
-	scan = table_beginscan(erel, snap, 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	if (counted >= 0)
+		nentries = counted;
+	else
 	{
-		bool		isnull;
+		scan = table_beginscan(erel, snap, 0, NULL);
+		while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		{
+			bool		isnull;
 
-		if (DatumGetInt32(heap_getattr(tup, Anum_gov_entry_ledger_id,
-									   RelationGetDescr(erel), &isnull)) == ledger->ledger_id)
-			nentries++;
+			if (DatumGetInt32(heap_getattr(tup, Anum_gov_entry_ledger_id,
+										   RelationGetDescr(erel), &isnull)) == ledger->ledger_id)
+				nentries++;
+		}
+		table_endscan(scan);
 	}
-	table_endscan(scan);
 	ck->checked = nentries;
 
 	if (!OidIsValid(idxoid))
@@ -388,6 +393,62 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 	index_endscan(iscan);
 	index_close(idx, AccessShareLock);
 	table_close(erel, AccessShareLock);
+}
+
+/* Number of entries of one ledger */
+typedef struct LedgerCount
+{
+	int32		ledger_id;
+	int64		count;
+} LedgerCount;
+
+/*
+ * Count the entries of every ledger in one scan of govledger.entry, so
+ * that verifying all ledgers reads the entries once, not once a ledger.
+ */
+static HTAB *
+count_entries(Snapshot snap)
+{
+	HASHCTL		ctl;
+	HTAB	   *counts;
+	Relation	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
+	TableScanDesc scan = table_beginscan(erel, snap, 0, NULL);
+	HeapTuple	tup;
+	int32		last_id = -1;
+	LedgerCount *last = NULL;
+
+	ctl.keysize = sizeof(int32);
+	ctl.entrysize = sizeof(LedgerCount);
+	ctl.hcxt = CurrentMemoryContext;
+	counts = hash_create("govledger entry counts", 64, &ctl,
+						 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		bool		found;
+		int32		id = DatumGetInt32(heap_getattr(tup, Anum_gov_entry_ledger_id,
+												RelationGetDescr(erel), &isnull));
+
+		if (last == NULL || id != last_id)
+		{
+			last = hash_search(counts, &id, HASH_ENTER, &found);
+			if (!found)
+				last->count = 0;
+			last_id = id;
+		}
+		last->count++;
+	}
+	table_endscan(scan);
+	table_close(erel, AccessShareLock);
+	return counts;
+}
+
+static int64
+entry_count(HTAB *counts, int32 ledger_id)
+{
+	LedgerCount *c = hash_search(counts, &ledger_id, HASH_FIND, NULL);
+
+	return c ? c->count : 0;
 }
 
 /* Rows gathered, sorted by entry id, then matched against the entries */
@@ -561,7 +622,7 @@ match_batch(LedgerVerify *v, BatchRow *batch, int n, IndexScanDesc iscan,
  * check to *results.
  */
 static void
-verify_ledger(Oid relid, Snapshot snap, List **results)
+verify_ledger(Oid relid, Snapshot snap, HTAB *counts, List **results)
 {
 	LedgerVerify v;
 	MemoryContext batchcxt;
@@ -698,8 +759,9 @@ verify_ledger(Oid relid, Snapshot snap, List **results)
 	}
 	v.ck[CK_ROW_HASH].failed += v.unclassified;
 
-	check_entries(v.ledger, rel, snap, v.matched, &v.ck[CK_ENTRY_ROW], v.cxt,
-				  v.rowcxt, &last);
+	check_entries(v.ledger, rel, snap, v.matched,
+				  counts ? entry_count(counts, v.ledger->ledger_id) : -1,
+				  &v.ck[CK_ENTRY_ROW], v.cxt, v.rowcxt, &last);
 	table_close(rel, AccessShareLock);
 
 	if (nrows >= 0x10000)
@@ -762,6 +824,7 @@ govledger_verify(PG_FUNCTION_ARGS)
 	List	   *missing = NIL;
 	List	   *results = NIL;
 	ListCell   *lc;
+	HTAB	   *counts;
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -790,6 +853,7 @@ govledger_verify(PG_FUNCTION_ARGS)
 									(char *) lfirst(lc));
 		results = lappend(results, r);
 	}
+	counts = list_length(ledgers) > 1 ? count_entries(snap) : NULL;
 	foreach(lc, ledgers)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -799,7 +863,7 @@ govledger_verify(PG_FUNCTION_ARGS)
 			(pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
 			 check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED))
 			continue;
-		verify_ledger(relid, snap, &results);
+		verify_ledger(relid, snap, counts, &results);
 	}
 	for (i = 0; i < num_extra_checks; i++)
 		extra_checks[i] (only, &results);
