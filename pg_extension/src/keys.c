@@ -87,10 +87,12 @@ GovKeysInit(void)
 	DefineCustomStringVariable("govledger.key_dir",
 							   "Directory holding the private keys of logs, one <log>.pem each.",
 							   "Empty means the directory govledger_keys in the data directory. "
-							   "Keys are generated there on first use.",
+							   "Keys are generated there on first use.  Databases of one "
+							   "cluster whose logs share names need their own directories "
+							   "(ALTER DATABASE ... SET govledger.key_dir).",
 							   &gov_key_dir,
 							   "",
-							   PGC_SIGHUP,
+							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 }
