@@ -24,13 +24,14 @@ COMMENT ON TABLE govledger.leaf IS
 
 CREATE TABLE govledger.subtree (
 	log_id		int NOT NULL,
+	last_leaf	bigint NOT NULL,
 	level		int NOT NULL,
 	idx			bigint NOT NULL,
 	hash		bytea NOT NULL,
-	CONSTRAINT subtree_pkey PRIMARY KEY (log_id, level, idx)
+	CONSTRAINT subtree_pkey PRIMARY KEY (log_id, last_leaf, level)
 );
 COMMENT ON TABLE govledger.subtree IS
-	'Hashes of the complete subtrees of each log''s tree at levels 1 and up: (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level); proofs need O(log n) of them';
+	'Hashes of the complete subtrees of each log''s tree at levels 1 and up: (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level) and is complete once leaf last_leaf = (idx + 1) * 2^level - 1 is appended; keyed in that order, so sealing only ever appends to the index; proofs need O(log n) of them';
 
 CREATE TABLE govledger.block (
 	log_id		int NOT NULL,

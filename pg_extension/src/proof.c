@@ -81,7 +81,8 @@ GovTreeReaderClose(GovTreeReader *tr)
  * GovTreeLookup
  *		GlSubtreeFn over the stored tree: the hash of complete subtree
  *		(level, index), from govledger.leaf for level 0 and
- *		govledger.subtree above.  Returns -1 when it is not stored.
+ *		govledger.subtree above (keyed by the subtree's last leaf).
+ *		Returns -1 when it is not stored.
  */
 int
 GovTreeLookup(void *arg, int level, uint64_t index, uint8_t *out)
@@ -105,18 +106,20 @@ GovTreeLookup(void *arg, int level, uint64_t index, uint8_t *out)
 	}
 	else
 	{
+		/* subtree_pkey is (log_id, last_leaf, level) */
 		rel = tr->subtree;
-		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ,
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum((int64) (((index + 1) << level) - 1)));
+		ScanKeyInit(&key[2], 3, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(level));
-		ScanKeyInit(&key[2], 3, BTEqualStrategyNumber, F_INT8EQ,
-					Int64GetDatum((int64) index));
 		scan = systable_beginscan(rel, tr->rels->subtree_pkey, true, tr->snap, 3, key);
 	}
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
 		bool		isnull;
-		bytea	   *b = DatumGetByteaPP(heap_getattr(tup, 4, RelationGetDescr(rel), &isnull));
+		bytea	   *b = DatumGetByteaPP(heap_getattr(tup, level == 0 ? 4 : 5,
+													 RelationGetDescr(rel), &isnull));
 		if (!isnull && VARSIZE_ANY_EXHDR(b) == tr->hsize)
 		{
 			memcpy(out, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));

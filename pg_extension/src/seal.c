@@ -79,7 +79,7 @@
 
 /* column numbers of the sealing tables (sql/30_seal.sql) */
 #define Natts_leaf		4
-#define Natts_subtree	4
+#define Natts_subtree	5
 #define Natts_block		8
 
 /* A relation opened for many direct inserts, with its indexes */
@@ -414,12 +414,13 @@ store_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 	else
 	{
 		Datum		values[Natts_subtree];
-		bool		nulls[Natts_subtree] = {false, false, false, false};
+		bool		nulls[Natts_subtree] = {false, false, false, false, false};
 
 		values[0] = Int32GetDatum(st->log->log_id);
-		values[1] = Int32GetDatum(level);
-		values[2] = Int64GetDatum((int64) index);
-		values[3] = bytea_datum(hash, hsize);
+		values[1] = Int64GetDatum((int64) (((index + 1) << level) - 1));
+		values[2] = Int32GetDatum(level);
+		values[3] = Int64GetDatum((int64) index);
+		values[4] = bytea_datum(hash, hsize);
 		bulk_insert(&st->subtree, values, nulls);
 	}
 	MemoryContextSwitchTo(old);

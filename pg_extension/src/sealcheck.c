@@ -9,9 +9,9 @@
  * For each log four rows are added (check names "<log>.leaves",
  * "<log>.tree", "<log>.blocks", "<log>.sealed"), each naming the first
  * damaged leaf, subtree or block.  Leaves, blocks and the stored
- * subtrees of each level are streamed in order through index scans, so
- * memory stays flat whatever the size of the log and no subtree costs a
- * random lookup.  Signatures are checked with the public key registered in
+ * subtrees are each streamed in order through one index scan, so memory
+ * stays flat whatever the size of the log and no subtree costs a random
+ * lookup.  Signatures are checked with the public key registered in
  * govledger.log, never the key file.
  *
  * These checks see the catalog as it is.  A history rewritten with
@@ -48,16 +48,21 @@
 #include "govledger.h"
 #include "seal.h"
 
-/* An ordered scan of the stored subtrees of one level */
-typedef struct LevelCursor
+/*
+ * The ordered scan of a log's stored subtrees.  They are keyed by (last
+ * leaf, level), which is exactly the order in which appending the leaves
+ * completes them, so one forward scan meets them all in step.
+ */
+typedef struct SubtreeCursor
 {
-	SysScanDesc scan;			/* NULL until first used */
+	SysScanDesc scan;
 	bool		have;			/* a stored subtree is buffered */
-	bool		done;			/* the level has no more */
-	int64		idx;
+	bool		done;			/* no more stored subtrees */
+	int64		last_leaf;
+	int32		level;
 	uint8		hash[GL_HASH_MAX_SIZE];
 	size_t		len;
-} LevelCursor;
+} SubtreeCursor;
 
 typedef struct LogCheck
 {
@@ -65,8 +70,8 @@ typedef struct LogCheck
 	Snapshot	snap;
 	Relation	subrel;
 	Relation	subidx;
-	MemoryContext scancxt;		/* lives as long as the level scans */
-	LevelCursor levels[64];
+	MemoryContext scancxt;		/* lives as long as the subtree scan */
+	SubtreeCursor sub;
 	GovSealRels *rels;
 	GovCheckResult *leaves;
 	GovCheckResult *tree;
@@ -119,13 +124,12 @@ new_result(LogCheck *lc, const char *what, List **results)
 	return r;
 }
 
-/* Buffer the next stored subtree of the level, if any. */
+/* Buffer the next stored subtree, if any. */
 static void
-level_next(LogCheck *lc, int level)
+subtree_next(LogCheck *lc)
 {
-	LevelCursor *c = &lc->levels[level];
+	SubtreeCursor *c = &lc->sub;
 	HeapTuple	tup;
-
 	MemoryContext old;
 
 	/*
@@ -136,13 +140,11 @@ level_next(LogCheck *lc, int level)
 	old = MemoryContextSwitchTo(lc->scancxt);
 	if (c->scan == NULL)
 	{
-		ScanKeyData key[2];
+		ScanKeyData key;
 
-		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(lc->log.log_id));
-		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT4EQ,
-					Int32GetDatum(level));
-		c->scan = systable_beginscan_ordered(lc->subrel, lc->subidx, lc->snap, 2, key);
+		c->scan = systable_beginscan_ordered(lc->subrel, lc->subidx, lc->snap, 1, &key);
 	}
 	c->have = false;
 	tup = c->done ? NULL : systable_getnext_ordered(c->scan, ForwardScanDirection);
@@ -154,34 +156,45 @@ level_next(LogCheck *lc, int level)
 	}
 	{
 		bool		isnull;
-		bytea	   *b = DatumGetByteaPP(heap_getattr(tup, 4, RelationGetDescr(lc->subrel), &isnull));
+		TupleDesc	desc = RelationGetDescr(lc->subrel);
+		bytea	   *b = DatumGetByteaPP(heap_getattr(tup, 5, desc, &isnull));
 
-		c->idx = DatumGetInt64(heap_getattr(tup, 3, RelationGetDescr(lc->subrel), &isnull));
+		c->last_leaf = DatumGetInt64(heap_getattr(tup, 2, desc, &isnull));
+		c->level = DatumGetInt32(heap_getattr(tup, 3, desc, &isnull));
 		c->len = Min(VARSIZE_ANY_EXHDR(b), GL_HASH_MAX_SIZE);
 		memcpy(c->hash, VARDATA_ANY(b), c->len);
 		c->have = true;
 	}
 }
 
+/* (last_leaf, level) order of the stored subtrees */
+static bool
+subtree_before(const SubtreeCursor *c, int64 last_leaf, int level)
+{
+	return c->last_leaf < last_leaf ||
+		(c->last_leaf == last_leaf && c->level < level);
+}
+
 /*
- * Frontier callback: compare each completed subtree with the stored one.
- * Subtrees of a level complete in index order, so each level is read by
- * one ordered scan instead of a lookup per subtree.
+ * Frontier callback: compare each completed subtree with the stored one,
+ * walking the stored subtrees in step with the appends.
  */
 static int
 compare_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 {
 	LogCheck   *lc = arg;
-	LevelCursor *c = &lc->levels[level];
+	SubtreeCursor *c = &lc->sub;
+	int64		last_leaf = (int64) (((index + 1) << level) - 1);
 
 	if (level == 0)
 		return 0;
 	lc->tree->checked++;
 	if (c->scan == NULL)
-		level_next(lc, level);
-	while (c->have && c->idx < (int64) index)
-		level_next(lc, level);
-	if (!c->have || c->idx != (int64) index)
+		subtree_next(lc);
+	/* stored subtrees that were never completed are skipped here */
+	while (c->have && subtree_before(c, last_leaf, level))
+		subtree_next(lc);
+	if (!c->have || c->last_leaf != last_leaf || c->level != level)
 		fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") is missing",
 			 level, index);
 	else
@@ -189,7 +202,7 @@ compare_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 		if (c->len != lc->log.hash->size || memcmp(c->hash, hash, c->len) != 0)
 			fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") differs from the hash recomputed from its leaves",
 				 level, index);
-		level_next(lc, level);
+		subtree_next(lc);
 	}
 	return 0;
 }
@@ -364,13 +377,8 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 	table_close(blockrel, AccessShareLock);
 	index_close(leafidx, AccessShareLock);
 	table_close(leafrel, AccessShareLock);
-	{
-		int			l;
-
-		for (l = 0; l < 64; l++)
-			if (lc->levels[l].scan)
-				systable_endscan_ordered(lc->levels[l].scan);
-	}
+	if (lc->sub.scan)
+		systable_endscan_ordered(lc->sub.scan);
 	index_close(lc->subidx, AccessShareLock);
 	table_close(lc->subrel, AccessShareLock);
 	MemoryContextDelete(tmp);
