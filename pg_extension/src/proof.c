@@ -25,7 +25,9 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -68,11 +70,24 @@ GovTreeReaderOpen(GovTreeReader *tr, const GovSealRels *rels, int32 log_id,
 	}
 	tr->leaf = table_open(rels->leaf, AccessShareLock);
 	tr->subtree = table_open(rels->subtree, AccessShareLock);
+	tr->leaf_idx = index_open(rels->leaf_pkey, AccessShareLock);
+	tr->subtree_idx = index_open(rels->subtree_pkey, AccessShareLock);
+	/* one scan per index, rescanned for each lookup */
+	tr->leaf_scan = index_beginscan(tr->leaf, tr->leaf_idx, snap, 2, 0);
+	tr->subtree_scan = index_beginscan(tr->subtree, tr->subtree_idx, snap, 3, 0);
+	tr->leaf_slot = table_slot_create(tr->leaf, NULL);
+	tr->subtree_slot = table_slot_create(tr->subtree, NULL);
 }
 
 void
 GovTreeReaderClose(GovTreeReader *tr)
 {
+	index_endscan(tr->subtree_scan);
+	index_endscan(tr->leaf_scan);
+	ExecDropSingleTupleTableSlot(tr->subtree_slot);
+	ExecDropSingleTupleTableSlot(tr->leaf_slot);
+	index_close(tr->subtree_idx, AccessShareLock);
+	index_close(tr->leaf_idx, AccessShareLock);
 	table_close(tr->subtree, AccessShareLock);
 	table_close(tr->leaf, AccessShareLock);
 }
@@ -89,9 +104,8 @@ GovTreeLookup(void *arg, int level, uint64_t index, uint8_t *out)
 {
 	GovTreeReader *tr = arg;
 	ScanKeyData key[3];
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Relation	rel;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
 	int			rc = -1;
 
 	CHECK_FOR_INTERRUPTS();
@@ -99,34 +113,40 @@ GovTreeLookup(void *arg, int level, uint64_t index, uint8_t *out)
 				Int32GetDatum(tr->log_id));
 	if (level == 0)
 	{
-		rel = tr->leaf;
 		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ,
 					Int64GetDatum((int64) index));
-		scan = systable_beginscan(rel, tr->rels->leaf_pkey, true, tr->snap, 2, key);
+		scan = tr->leaf_scan;
+		slot = tr->leaf_slot;
+		index_rescan(scan, key, 2, NULL, 0);
 	}
 	else
 	{
 		/* subtree_pkey is (log_id, last_leaf, level) */
-		rel = tr->subtree;
 		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ,
 					Int64GetDatum((int64) (((index + 1) << level) - 1)));
 		ScanKeyInit(&key[2], 3, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(level));
-		scan = systable_beginscan(rel, tr->rels->subtree_pkey, true, tr->snap, 3, key);
+		scan = tr->subtree_scan;
+		slot = tr->subtree_slot;
+		index_rescan(scan, key, 3, NULL, 0);
 	}
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		bytea	   *b = DatumGetByteaPP(heap_getattr(tup, level == 0 ? 4 : 5,
-													 RelationGetDescr(rel), &isnull));
-		if (!isnull && VARSIZE_ANY_EXHDR(b) == tr->hsize)
+		Datum		d = slot_getattr(slot, level == 0 ? 4 : 5, &isnull);
+
+		if (!isnull)
 		{
-			memcpy(out, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
-			rc = 0;
+			bytea	   *b = DatumGetByteaPP(d);
+
+			if (VARSIZE_ANY_EXHDR(b) == tr->hsize)
+			{
+				memcpy(out, VARDATA_ANY(b), tr->hsize);
+				rc = 0;
+			}
 		}
+		ExecClearTuple(slot);
 	}
-	systable_endscan(scan);
 	tr->lookups++;
 	return rc;
 }

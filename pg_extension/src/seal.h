@@ -89,6 +89,12 @@ typedef struct GovTreeReader
 	Snapshot	snap;
 	Relation	leaf;
 	Relation	subtree;
+	Relation	leaf_idx;
+	Relation	subtree_idx;
+	struct IndexScanDescData *leaf_scan;	/* reused for every lookup */
+	struct IndexScanDescData *subtree_scan;
+	struct TupleTableSlot *leaf_slot;
+	struct TupleTableSlot *subtree_slot;
 	size_t		hsize;			/* the log's digest length */
 	int64		lookups;
 } GovTreeReader;
