@@ -201,6 +201,23 @@ for (1 .. 40)
 ok($ok, 'after a crash: 200 again');
 
 $t->stop;
+
+# several hosts: the first refuses, libpq moves to another socket during
+# the connect, which the module must follow
+my $t3 = GovNginx->new(workers => 1);
+my $pgport = $pg->port;
+$t3->run(<<"CONF");
+    govledger_database "host=127.0.0.1,127.0.0.1 port=1,$pgport dbname=ngx_pool user=postgres sslmode=disable"
+                       connections=2;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location = /pid { govledger_call public.pid; }
+    }
+CONF
+is($t3->get('/pid')->{status}, 200, 'second host after a refused first one: 200');
+is($t3->get('/pid')->{status}, 200, 'and again');
+$t3->stop;
+
 $pg->stop;
 
 # a server that accepts TCP connections and never answers: our own
