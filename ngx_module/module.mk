@@ -42,7 +42,9 @@ $(NGX_BUILD_SRC)/Makefile: $(NGX_MODULE_DIR)/config $(NGX_MODULE_DIR)/module.mk
 $(NGX_OUT)/ngx_http_govledger_module.so: $(NGX_BUILD_SRC)/Makefile $(NGX_MODULE_SRCS)
 	$(MAKE) -C $(NGX_BUILD_SRC) -f objs/Makefile modules
 	mkdir -p $(NGX_OUT)
-	cp $(NGX_BUILD_SRC)/objs/ngx_http_govledger_module.so $@
+	# a new inode: a running nginx keeps its mapping of the old file
+	cp $(NGX_BUILD_SRC)/objs/ngx_http_govledger_module.so $@.tmp
+	mv -f $@.tmp $@
 
 # The sanitizer build needs the complete nginx source (nginx-dev ships
 # headers only): Debian's source package of the installed version,
@@ -78,8 +80,12 @@ $(NGX_ASAN_SRC)/objs/Makefile: $(NGX_MODULE_DIR)/config $(NGX_MODULE_DIR)/module
 $(NGX_ASAN_OUT)/sbin/nginx: $(NGX_ASAN_SRC)/objs/Makefile $(NGX_MODULE_SRCS)
 	$(MAKE) -C $(NGX_ASAN_SRC) -f objs/Makefile binary modules
 	mkdir -p $(NGX_ASAN_OUT)/sbin $(NGX_ASAN_OUT)/modules
-	cp $(NGX_ASAN_SRC)/objs/nginx $(NGX_ASAN_OUT)/sbin/nginx
-	cp $(NGX_ASAN_SRC)/objs/ngx_http_govledger_module.so $(NGX_ASAN_OUT)/modules/
+	cp $(NGX_ASAN_SRC)/objs/nginx $(NGX_ASAN_OUT)/sbin/nginx.tmp
+	mv -f $(NGX_ASAN_OUT)/sbin/nginx.tmp $(NGX_ASAN_OUT)/sbin/nginx
+	cp $(NGX_ASAN_SRC)/objs/ngx_http_govledger_module.so \
+	    $(NGX_ASAN_OUT)/modules/ngx_http_govledger_module.so.tmp
+	mv -f $(NGX_ASAN_OUT)/modules/ngx_http_govledger_module.so.tmp \
+	    $(NGX_ASAN_OUT)/modules/ngx_http_govledger_module.so
 
 # reports are written by workers running as the unprivileged user;
 # ngx_module_names is defined by both the binary and every dynamic module

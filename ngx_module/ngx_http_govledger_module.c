@@ -38,6 +38,8 @@ static char *ngx_http_govledger_role_name(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_http_govledger_identifier(ngx_str_t *s);
 static void ngx_http_govledger_free_conninfo(void *data);
+static void ngx_http_govledger_check_hosts(ngx_conf_t *cf, char **keywords,
+    char **values, ngx_uint_t n);
 
 
 static ngx_conf_post_handler_pt  ngx_http_govledger_role_post =
@@ -480,6 +482,8 @@ ngx_http_govledger_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         k++;
     }
 
+    ngx_http_govledger_check_hosts(cf, gmcf->keywords, gmcf->values, k);
+
     gmcf->keywords[k] = "fallback_application_name";
     gmcf->values[k] = "govledger-nginx";
 
@@ -565,6 +569,64 @@ invalid:
                        "invalid parameter \"%V\" in \"govledger_database\"",
                        &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * libpq resolves host names synchronously inside PQconnectStartParams():
+ * warn when a host is neither a socket directory nor an address.
+ */
+
+static void
+ngx_http_govledger_check_hosts(ngx_conf_t *cf, char **keywords,
+    char **values, ngx_uint_t n)
+{
+    u_char      *p, *last, *end;
+#if (NGX_HAVE_INET6)
+    u_char       addr6[16];
+#endif
+    ngx_uint_t   i, host;
+
+    host = n;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_strcmp(keywords[i], "hostaddr") == 0) {
+            return;
+        }
+
+        if (ngx_strcmp(keywords[i], "host") == 0) {
+            host = i;
+        }
+    }
+
+    if (host == n) {
+        return;
+    }
+
+    p = (u_char *) values[host];
+    last = p + ngx_strlen(p);
+
+    while (p < last) {
+        end = ngx_strlchr(p, last, ',');
+        if (end == NULL) {
+            end = last;
+        }
+
+        if (end > p && *p != '/' && *p != '@'
+            && ngx_inet_addr(p, end - p) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+            && ngx_inet6_addr(p, end - p, addr6) != NGX_OK
+#endif
+           )
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"govledger_database\": host \"%*s\" is a "
+                               "name; resolving it blocks the worker, use an "
+                               "address or \"hostaddr=\"", end - p, p);
+        }
+
+        p = end + 1;
+    }
 }
 
 

@@ -48,6 +48,12 @@ ok($ok, 'a valid configuration passes nginx -t') or diag($out);
 	'govledger_auth jwt; govledger_call api.f;'));
 ok($ok, 'keys of several types pass') or diag($out);
 
+($ok, $out) = $t->test_conf(conf('govledger_database "host=db.example.invalid,/run/x,::1,10.0.0.1 dbname=x";', ''));
+ok($ok, 'host names are allowed') or diag($out);
+like($out, qr/\[warn\].*"govledger_database": host "db\.example\.invalid" is a name/,
+	'with a warning for the name');
+unlike($out, qr/host "(\/run\/x|::1|10\.0\.0\.1)"/, 'no warning for sockets and addresses');
+
 my @cases = (
 	[conf('', 'govledger_call api.f;'),
 	 qr/"govledger_call" requires "govledger_database"/, 'call without database'],
