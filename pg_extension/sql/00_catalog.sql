@@ -3,8 +3,9 @@
  *	  The ledger catalog of the govledger extension: logs, ledger tables,
  *	  entries and the queue of entries not yet sealed.
  *
- * Entries and the unsealed queue are written by the insert trigger in C
- * with direct heap and index inserts, so none of these tables carries
+ * An insert writes its entry only to the unsealed queue (one heap insert,
+ * no index); the sealer moves sealed entries to govledger.entry_sealed,
+ * and the view govledger.entry shows both.  None of these tables carries
  * foreign keys or triggers that a row-level insert would have to fire.
  */
 \echo Use "CREATE EXTENSION govledger" to load this file. \quit
@@ -59,7 +60,19 @@ CREATE SEQUENCE govledger.entry_id_seq CACHE 64;
 COMMENT ON SEQUENCE govledger.entry_id_seq IS
 	'Entry identifiers; each backend takes them in blocks, so ids are unique but not in commit order';
 
-CREATE TABLE govledger.entry (
+CREATE TABLE govledger.unsealed (
+	entry_id	bigint NOT NULL,
+	log_id		int NOT NULL,
+	leaf_hash	bytea NOT NULL,
+	ledger_id	int,
+	recorded_at	timestamptz,
+	db_role		text,
+	subject		text
+);
+COMMENT ON TABLE govledger.unsealed IS
+	'Entries not yet sealed, appended by the insert trigger (the only write an insert makes besides the row itself; no index): who inserted the row and when, and the leaf hash H(0x00 || canonical bytes). The sealer takes what is committed and visible with DELETE ... RETURNING semantics (so late commits are never skipped) and moves the entry to govledger.entry_sealed. A row without ledger_id re-queues an entry whose metadata is already in govledger.entry_sealed';
+
+CREATE TABLE govledger.entry_sealed (
 	entry_id	bigint PRIMARY KEY,
 	ledger_id	int NOT NULL,
 	log_id		int NOT NULL,
@@ -68,19 +81,21 @@ CREATE TABLE govledger.entry (
 	subject		text,
 	leaf_hash	bytea NOT NULL
 );
-COMMENT ON TABLE govledger.entry IS
-	'One row per inserted ledger row: who inserted it and when, and the leaf hash H(0x00 || canonical bytes) computed at insert';
+COMMENT ON TABLE govledger.entry_sealed IS
+	'Sealed entries, moved here from govledger.unsealed by the sealer: who inserted the row and when, and the leaf hash computed at insert';
 
-CREATE TABLE govledger.unsealed (
-	entry_id	bigint NOT NULL,
-	log_id		int NOT NULL,
-	leaf_hash	bytea NOT NULL
-);
-COMMENT ON TABLE govledger.unsealed IS
-	'Queue of entries not yet sealed into their log, appended by the insert trigger; the sealer removes what it seals with DELETE ... RETURNING, so late commits are never skipped. leaf_hash is the leaf as computed at insert, the witness verify uses to tell an altered stored leaf from a changed row';
+CREATE VIEW govledger.entry AS
+	SELECT entry_id, ledger_id, log_id, recorded_at, db_role, subject, leaf_hash
+	  FROM govledger.entry_sealed
+	UNION ALL
+	SELECT entry_id, ledger_id, log_id, recorded_at, db_role, subject, leaf_hash
+	  FROM govledger.unsealed
+	 WHERE ledger_id IS NOT NULL;
+COMMENT ON VIEW govledger.entry IS
+	'One row per inserted ledger row, sealed or not: who inserted it and when, and the leaf hash H(0x00 || canonical bytes) computed at insert';
 
 GRANT USAGE ON SCHEMA govledger TO PUBLIC;
 REVOKE ALL ON govledger.log, govledger.ledger, govledger.entry,
-	govledger.unsealed FROM PUBLIC;
-GRANT SELECT ON govledger.log, govledger.ledger, govledger.entry, govledger.unsealed
-	TO PUBLIC;
+	govledger.entry_sealed, govledger.unsealed FROM PUBLIC;
+GRANT SELECT ON govledger.log, govledger.ledger, govledger.entry,
+	govledger.entry_sealed, govledger.unsealed TO PUBLIC;

@@ -118,7 +118,7 @@ CREATE EVENT TRIGGER govledger_guard_drop ON sql_drop
 
 SELECT pg_catalog.pg_extension_config_dump('govledger.log', 'WHERE log_id <> 1');
 SELECT pg_catalog.pg_extension_config_dump('govledger.ledger', 'WHERE ledger_id <> 1');
-SELECT pg_catalog.pg_extension_config_dump('govledger.entry', '');
+SELECT pg_catalog.pg_extension_config_dump('govledger.entry_sealed', '');
 SELECT pg_catalog.pg_extension_config_dump('govledger.unsealed', '');
 SELECT pg_catalog.pg_extension_config_dump('govledger.ddl_event', '');
 SELECT pg_catalog.pg_extension_config_dump('govledger.entry_id_seq', '');

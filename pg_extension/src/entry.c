@@ -3,12 +3,14 @@
  * entry.c
  *	  Recording an entry for one ledger row: a new entry id, the acting
  *	  principal, the canonical encoding, the leaf hash, and one direct
- *	  insert each into govledger.entry and govledger.unsealed.
+ *	  heap insert of the whole entry into the queue govledger.unsealed.
  *
  * This is the insert path of every ledger table, so it avoids all work a
  * row does not need: metadata comes from ledger_cache.c, the principal
  * is cached until the role or the claims setting changes, the encoding
- * buffer is reused, and no SPI is involved.  Writers share no lock
+ * buffer is reused, and no SPI is involved.  The entry goes only to the
+ * unindexed queue; the sealer moves it to govledger.entry_sealed, in bulk
+ * and off the writers' path.  Writers share no lock
  * beyond the ordinary relation and buffer locks of the tables they
  * insert into; the entry sequence hands out ids in per-backend blocks.
  *
@@ -130,74 +132,6 @@ GovCurrentSubject(void)
 }
 
 /*
- * Insert an entry tuple into govledger.entry and its primary key.  The
- * index list and IndexInfo of govledger.entry are built once and kept
- * until an invalidation of the catalog (GovGetCatalog then returns a new
- * generation); other indexes added to govledger.entry later are
- * maintained the same way.
- */
-static void
-insert_entry_tuple(Relation rel, HeapTuple tup, const GovCatalog *cat)
-{
-	static uint64 cached_generation = 0;
-	static int	nindexes = 0;
-	static Oid *index_oids = NULL;
-	static IndexInfo **index_infos = NULL;
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
-
-	if (cached_generation != cat->generation)
-	{
-		List	   *indexes = RelationGetIndexList(rel);
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		ListCell   *lc;
-
-		if (index_oids)
-			pfree(index_oids);
-		if (index_infos)
-			pfree(index_infos);
-		nindexes = list_length(indexes);
-		index_oids = palloc(sizeof(Oid) * Max(nindexes, 1));
-		index_infos = palloc(sizeof(IndexInfo *) * Max(nindexes, 1));
-		i = 0;
-		foreach(lc, indexes)
-		{
-			Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
-
-			index_oids[i] = lfirst_oid(lc);
-			index_infos[i] = BuildIndexInfo(idx);
-			if (index_infos[i]->ii_Expressions != NIL ||
-				index_infos[i]->ii_Predicate != NIL)
-				elog(ERROR, "index \"%s\" of govledger.entry is not a plain column index",
-					 RelationGetRelationName(idx));
-			index_close(idx, AccessShareLock);
-			i++;
-		}
-		MemoryContextSwitchTo(old);
-		list_free(indexes);
-		cached_generation = cat->generation;
-	}
-
-	simple_heap_insert(rel, tup);
-	for (i = 0; i < nindexes; i++)
-	{
-		IndexInfo  *ii = index_infos[i];
-		Relation	idx = index_open(index_oids[i], RowExclusiveLock);
-		Datum		values[INDEX_MAX_KEYS];
-		bool		isnull[INDEX_MAX_KEYS];
-		int			k;
-
-		for (k = 0; k < ii->ii_NumIndexAttrs; k++)
-			values[k] = heap_getattr(tup, ii->ii_IndexAttrNumbers[k], desc,
-									 &isnull[k]);
-		index_insert(idx, values, isnull, &tup->t_self, rel,
-					 ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-					 false, ii);
-		index_close(idx, RowExclusiveLock);
-	}
-}
-
-/*
  * GovLeafHash
  *		out = H(0x00 || data[0..len)) with the ledger's log algorithm; out
  *		holds ledger->hash->size bytes.
@@ -226,7 +160,7 @@ GovNextEntryId(void)
  * GovRecordEntry
  *		Record the row desc/values/nulls of ledger as entry entry_id (a new
  *		id when entry_id is 0 or less): hash its canonical encoding and
- *		insert the entry and its queue item.  Returns the entry id, which
+ *		queue the entry.  Returns the entry id, which
  *		the row's ledger_entry_id must hold.  Runs in the caller's (per-row)
  *		memory context.
  */
@@ -239,8 +173,6 @@ GovRecordEntry(GovLedger *ledger, int64 entry_id, TupleDesc desc,
 	uint8		leaf[GL_HASH_MAX_SIZE];
 	bytea	   *leafd;
 	Relation	rel;
-	Datum		ev[Natts_gov_entry];
-	bool		en[Natts_gov_entry];
 	Datum		uv[Natts_gov_unsealed];
 	bool		un[Natts_gov_unsealed];
 	HeapTuple	tup;
@@ -272,31 +204,20 @@ GovRecordEntry(GovLedger *ledger, int64 entry_id, TupleDesc desc,
 	SET_VARSIZE(leafd, VARHDRSZ + ledger->hash->size);
 	memcpy(VARDATA(leafd), leaf, ledger->hash->size);
 
-	memset(en, false, sizeof(en));
-	ev[Anum_gov_entry_entry_id - 1] = Int64GetDatum(meta.entry_id);
-	ev[Anum_gov_entry_ledger_id - 1] = Int32GetDatum(ledger->ledger_id);
-	ev[Anum_gov_entry_log_id - 1] = Int32GetDatum(ledger->log_id);
-	ev[Anum_gov_entry_recorded_at - 1] = TimestampTzGetDatum(meta.recorded_at);
-	ev[Anum_gov_entry_db_role - 1] = CStringGetTextDatum(meta.db_role);
-	if (meta.subject)
-		ev[Anum_gov_entry_subject - 1] = CStringGetTextDatum(meta.subject);
-	else
-	{
-		ev[Anum_gov_entry_subject - 1] = (Datum) 0;
-		en[Anum_gov_entry_subject - 1] = true;
-	}
-	ev[Anum_gov_entry_leaf_hash - 1] = PointerGetDatum(leafd);
-
-	rel = table_open(cat->entry, RowExclusiveLock);
-	tup = heap_form_tuple(RelationGetDescr(rel), ev, en);
-	insert_entry_tuple(rel, tup, cat);
-	heap_freetuple(tup);
-	table_close(rel, RowExclusiveLock);
-
 	memset(un, false, sizeof(un));
 	uv[Anum_gov_unsealed_entry_id - 1] = Int64GetDatum(meta.entry_id);
 	uv[Anum_gov_unsealed_log_id - 1] = Int32GetDatum(ledger->log_id);
 	uv[Anum_gov_unsealed_leaf_hash - 1] = PointerGetDatum(leafd);
+	uv[Anum_gov_unsealed_ledger_id - 1] = Int32GetDatum(ledger->ledger_id);
+	uv[Anum_gov_unsealed_recorded_at - 1] = TimestampTzGetDatum(meta.recorded_at);
+	uv[Anum_gov_unsealed_db_role - 1] = CStringGetTextDatum(meta.db_role);
+	if (meta.subject)
+		uv[Anum_gov_unsealed_subject - 1] = CStringGetTextDatum(meta.subject);
+	else
+	{
+		uv[Anum_gov_unsealed_subject - 1] = (Datum) 0;
+		un[Anum_gov_unsealed_subject - 1] = true;
+	}
 	rel = table_open(cat->unsealed, RowExclusiveLock);
 	tup = heap_form_tuple(RelationGetDescr(rel), uv, un);
 	simple_heap_insert(rel, tup);

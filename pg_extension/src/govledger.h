@@ -103,15 +103,18 @@ typedef struct GovCatalog
 	Oid			log;
 	Oid			ledger;
 	Oid			ledger_seq;
-	Oid			entry;
-	Oid			entry_pkey;
+	Oid			entry;			/* govledger.entry_sealed */
+	Oid			entry_pkey;		/* its primary key */
 	Oid			entry_seq;
 	Oid			unsealed;
 	Oid			ddl_event;
 	uint64		generation;		/* changes each time the OIDs are looked up */
 } GovCatalog;
 
-/* Column numbers of the catalog tables created by sql/00_catalog.sql */
+/*
+ * Column numbers of the catalog tables created by sql/00_catalog.sql;
+ * govledger.entry_sealed has the columns of govledger.entry.
+ */
 #define Anum_gov_log_log_id			1
 #define Anum_gov_log_name			2
 #define Anum_gov_log_hash_alg		3
@@ -137,7 +140,11 @@ typedef struct GovCatalog
 #define Anum_gov_unsealed_entry_id	1
 #define Anum_gov_unsealed_log_id	2
 #define Anum_gov_unsealed_leaf_hash	3
-#define Natts_gov_unsealed			3
+#define Anum_gov_unsealed_ledger_id	4
+#define Anum_gov_unsealed_recorded_at 5
+#define Anum_gov_unsealed_db_role	6
+#define Anum_gov_unsealed_subject	7
+#define Natts_gov_unsealed			7
 
 /* ledger_cache.c */
 extern const GovCatalog *GovGetCatalog(void);
@@ -167,7 +174,7 @@ extern void GovLeafHash(GovLedger *ledger, const char *data, int len,
 extern void GovInsertTuple(Relation rel, HeapTuple tup);
 extern void GovUpdateTuple(Relation rel, ItemPointer otid, HeapTuple tup);
 
-/* An entry as read back from govledger.entry */
+/* An entry as read back from govledger.entry_sealed or the queue */
 typedef struct GovEntryRow
 {
 	int64		entry_id;
@@ -182,6 +189,8 @@ typedef struct GovEntryRow
 /* inspect.c */
 extern void GovCheckReadable(Oid relid);
 extern void GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e);
+extern bool GovEntryFromQueueTuple(HeapTuple tup, TupleDesc desc,
+								   GovEntryRow *e);
 extern bool GovFetchEntry(Relation entryrel, int64 entry_id, Snapshot snap,
 						  GovEntryRow *e);
 extern Oid	GovEntryIndexOf(Relation rel, AttrNumber attnum,

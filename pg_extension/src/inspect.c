@@ -7,7 +7,8 @@
  *
  * A row is found through the unique index on ledger_entry_id that
  * protect() creates (a heap scan when that index is gone), its entry
- * through govledger.entry's primary key.  The metadata bound into the
+ * through govledger.entry_sealed's primary key or, not sealed yet, in the
+ * queue govledger.unsealed.  The metadata bound into the
  * encoding (time, role, subject) comes from the entry; the ledger name
  * from the ledger's registration.
  *
@@ -104,9 +105,39 @@ GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e)
 }
 
 /*
+ * GovEntryFromQueueTuple
+ *		Decode a govledger.unsealed tuple into e, like GovEntryFromTuple.
+ *		Returns false for a queue row without metadata (an entry re-queued
+ *		whose metadata is in govledger.entry_sealed).
+ */
+bool
+GovEntryFromQueueTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e)
+{
+	Datum		v[Natts_gov_unsealed];
+	bool		n[Natts_gov_unsealed];
+
+	heap_deform_tuple(tup, desc, v, n);
+	if (n[Anum_gov_unsealed_ledger_id - 1])
+		return false;
+	e->entry_id = DatumGetInt64(v[Anum_gov_unsealed_entry_id - 1]);
+	e->ledger_id = DatumGetInt32(v[Anum_gov_unsealed_ledger_id - 1]);
+	e->log_id = DatumGetInt32(v[Anum_gov_unsealed_log_id - 1]);
+	e->recorded_at = n[Anum_gov_unsealed_recorded_at - 1] ? 0 :
+		DatumGetTimestampTz(v[Anum_gov_unsealed_recorded_at - 1]);
+	e->db_role = n[Anum_gov_unsealed_db_role - 1] ? pstrdup("") :
+		TextDatumGetCString(v[Anum_gov_unsealed_db_role - 1]);
+	e->subject = n[Anum_gov_unsealed_subject - 1] ? NULL :
+		TextDatumGetCString(v[Anum_gov_unsealed_subject - 1]);
+	e->leaf = n[Anum_gov_unsealed_leaf_hash - 1] ? NULL :
+		DatumGetByteaPP(v[Anum_gov_unsealed_leaf_hash - 1]);
+	return true;
+}
+
+/*
  * GovFetchEntry
- *		Read entry entry_id through the primary key of govledger.entry
- *		(entryrel, opened by the caller).  Returns false when there is
+ *		Read entry entry_id through the primary key of
+ *		govledger.entry_sealed (entryrel, opened by the caller), or, when
+ *		it is not sealed yet, from the queue.  Returns false when there is
  *		none visible to snap.
  */
 bool
@@ -132,6 +163,25 @@ GovFetchEntry(Relation entryrel, int64 entry_id, Snapshot snap,
 		found = true;
 	}
 	systable_endscan(scan);
+	if (!found)
+	{
+		Relation	qrel = table_open(GovGetCatalog()->unsealed, AccessShareLock);
+
+		ScanKeyInit(&key, Anum_gov_unsealed_entry_id, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum(entry_id));
+		scan = systable_beginscan(qrel, InvalidOid, false, snap, 1, &key);
+		while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			if (GovEntryFromQueueTuple(tup, RelationGetDescr(qrel), e))
+			{
+				if (e->leaf)
+					e->leaf = DatumGetByteaPCopy(PointerGetDatum(e->leaf));
+				found = true;
+			}
+		}
+		systable_endscan(scan);
+		table_close(qrel, AccessShareLock);
+	}
 	return found;
 }
 

@@ -123,8 +123,8 @@ GovGetCatalog(void)
 	catalog.log = catalog_relid(nsp, "log");
 	catalog.ledger = catalog_relid(nsp, "ledger");
 	catalog.ledger_seq = catalog_relid(nsp, "ledger_id_seq");
-	catalog.entry = catalog_relid(nsp, "entry");
-	catalog.entry_pkey = catalog_relid(nsp, "entry_pkey");
+	catalog.entry = catalog_relid(nsp, "entry_sealed");
+	catalog.entry_pkey = catalog_relid(nsp, "entry_sealed_pkey");
 	catalog.entry_seq = catalog_relid(nsp, "entry_id_seq");
 	catalog.unsealed = catalog_relid(nsp, "unsealed");
 	catalog.ddl_event = get_relname_relid("ddl_event", nsp);

@@ -624,11 +624,12 @@ entry_sealed_now(Oid relid, int64 entry_id, const GovSealRels *rels)
 	table_close(rel, AccessShareLock);
 	if (!found)
 	{
-		Relation	entryrel = table_open(GovGetCatalog()->entry, AccessShareLock);
+		/* not sealed: is it queued by this very transaction? */
+		Relation	entryrel = table_open(GovGetCatalog()->unsealed, AccessShareLock);
 
-		ScanKeyInit(&key, Anum_gov_entry_entry_id, BTEqualStrategyNumber,
+		ScanKeyInit(&key, Anum_gov_unsealed_entry_id, BTEqualStrategyNumber,
 					F_INT8EQ, Int64GetDatum(entry_id));
-		scan = systable_beginscan(entryrel, GovGetCatalog()->entry_pkey, true,
+		scan = systable_beginscan(entryrel, InvalidOid, false,
 								  SnapshotSelf, 1, &key);
 		tup = systable_getnext(scan);
 		if (HeapTupleIsValid(tup) &&

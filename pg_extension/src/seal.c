@@ -12,7 +12,8 @@
  *
  * The entries to seal are exactly the rows of govledger.unsealed for the
  * log that are committed and visible to that snapshot; they are deleted
- * as they are read, like DELETE ... RETURNING, so an entry whose
+ * as they are read, like DELETE ... RETURNING, and their metadata moved
+ * to govledger.entry_sealed in the same transaction, so an entry whose
  * transaction commits late is simply found by a later seal: nothing is
  * selected by id range, nothing is skipped, and the unique index on
  * govledger.leaf (entry_id) makes sealing an entry twice impossible.
@@ -445,7 +446,8 @@ pending_cmp(const void *a, const void *b)
 
 /*
  * Take the committed unsealed entries of the log: scan govledger.unsealed
- * with snap and delete what belongs to the log.  Returns the count; the
+ * with snap, delete what belongs to the log and store its entry in
+ * govledger.entry_sealed.  Returns the count; the
  * arrays are palloc'd, sorted by entry id.  At most GOV_SEAL_BATCH_MAX
  * entries are taken; the rest stay queued for the next block.
  */
@@ -462,6 +464,14 @@ take_unsealed(const GovLog *log, Snapshot snap, int64 **ids, uint8 **hashes)
 	uint8	   *raw = palloc(cap * log->hash->size);
 	size_t		hsize = log->hash->size;
 	int			i;
+	BulkRel		sealed;
+	Datum		uv[Natts_gov_unsealed];
+	bool		un[Natts_gov_unsealed];
+	Datum		ev[Natts_gov_entry];
+	bool		en[Natts_gov_entry];
+
+	/* sealed entries move to govledger.entry_sealed */
+	bulk_open(&sealed, GovGetCatalog()->entry);
 
 	while (n < GOV_SEAL_BATCH_MAX &&
 		   (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
@@ -476,16 +486,37 @@ take_unsealed(const GovLog *log, Snapshot snap, int64 **ids, uint8 **hashes)
 			pend = repalloc_huge(pend, sizeof(Pending) * cap);
 			raw = repalloc_huge(raw, cap * hsize);
 		}
-		pend[n].entry_id = DatumGetInt64(heap_getattr(tup, Anum_gov_unsealed_entry_id, desc, &isnull));
+		heap_deform_tuple(tup, desc, uv, un);
+		pend[n].entry_id = DatumGetInt64(uv[Anum_gov_unsealed_entry_id - 1]);
 		pend[n].slot = n;
-		hash_from_datum(heap_getattr(tup, Anum_gov_unsealed_leaf_hash, desc, &isnull),
+		hash_from_datum(uv[Anum_gov_unsealed_leaf_hash - 1],
 						hsize, raw + (size_t) n * hsize, "unsealed leaf hash");
+		/* a queue row without metadata re-queues an entry already stored */
+		if (!un[Anum_gov_unsealed_ledger_id - 1])
+		{
+			ev[Anum_gov_entry_entry_id - 1] = uv[Anum_gov_unsealed_entry_id - 1];
+			en[Anum_gov_entry_entry_id - 1] = false;
+			ev[Anum_gov_entry_ledger_id - 1] = uv[Anum_gov_unsealed_ledger_id - 1];
+			en[Anum_gov_entry_ledger_id - 1] = false;
+			ev[Anum_gov_entry_log_id - 1] = uv[Anum_gov_unsealed_log_id - 1];
+			en[Anum_gov_entry_log_id - 1] = false;
+			ev[Anum_gov_entry_recorded_at - 1] = uv[Anum_gov_unsealed_recorded_at - 1];
+			en[Anum_gov_entry_recorded_at - 1] = un[Anum_gov_unsealed_recorded_at - 1];
+			ev[Anum_gov_entry_db_role - 1] = uv[Anum_gov_unsealed_db_role - 1];
+			en[Anum_gov_entry_db_role - 1] = un[Anum_gov_unsealed_db_role - 1];
+			ev[Anum_gov_entry_subject - 1] = uv[Anum_gov_unsealed_subject - 1];
+			en[Anum_gov_entry_subject - 1] = un[Anum_gov_unsealed_subject - 1];
+			ev[Anum_gov_entry_leaf_hash - 1] = uv[Anum_gov_unsealed_leaf_hash - 1];
+			en[Anum_gov_entry_leaf_hash - 1] = false;
+			bulk_insert(&sealed, ev, en);
+		}
 		simple_heap_delete(rel, &tup->t_self);
 		n++;
 		CHECK_FOR_INTERRUPTS();
 	}
 	table_endscan(scan);
 	table_close(rel, RowExclusiveLock);
+	bulk_close(&sealed);
 
 	qsort(pend, n, sizeof(Pending), pending_cmp);
 	*ids = palloc(sizeof(int64) * Max(n, 1));

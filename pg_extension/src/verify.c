@@ -94,11 +94,13 @@ typedef struct LeafMismatch
 	int			witness_len;
 } LeafMismatch;
 
-typedef struct MismatchKey
+/* A queued (not yet sealed) entry of the ledger being verified */
+typedef struct QueuedEntry
 {
 	int64		entry_id;
-	int			index;
-} MismatchKey;
+	HeapTuple	tup;			/* copy of the queue tuple */
+	int			rows;			/* rows found with this entry id */
+} QueuedEntry;
 
 #define MAX_EXTRA_CHECKS	16
 static GovVerifyFn extra_checks[MAX_EXTRA_CHECKS];
@@ -195,62 +197,21 @@ maybe_progress(TimestampTz *last, const char *name, const char *what,
 }
 
 /*
- * Find the witnesses of the mismatches: the leaf queued at insert
- * (govledger.unsealed, one scan) or, once sealed, the leaf in the log's
- * tree (govledger.leaf, by entry id, when sealing is installed).
+ * Find the witnesses of the mismatches of sealed entries: the leaf in
+ * the log's tree (govledger.leaf, by entry id, when sealing is
+ * installed).  A queued entry has no witness: its queue row holds the
+ * only stored copy of its leaf.
  */
 static void
 find_witnesses(LeafMismatch *mm, int nmm, Snapshot snap)
 {
-	HASHCTL		ctl;
-	HTAB	   *ids;
 	Relation	rel;
-	TableScanDesc scan;
 	HeapTuple	tup;
 	int			i;
 	Oid			leafrel;
 	Oid			leafidx;
 	AttrNumber	att_entry;
 	AttrNumber	att_leaf;
-
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(MismatchKey);
-	ctl.hcxt = CurrentMemoryContext;
-	ids = hash_create("govledger verify mismatches", nmm, &ctl,
-					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	for (i = 0; i < nmm; i++)
-	{
-		MismatchKey *k = hash_search(ids, &mm[i].entry_id, HASH_ENTER, NULL);
-
-		k->index = i;
-	}
-	rel = table_open(GovGetCatalog()->unsealed, AccessShareLock);
-	scan = table_beginscan(rel, snap, 0, NULL);
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(heap_getattr(tup, Anum_gov_unsealed_entry_id,
-													RelationGetDescr(rel), &isnull));
-		MismatchKey *k = hash_search(ids, &id, HASH_FIND, NULL);
-		Datum		d;
-		bytea	   *w;
-		LeafMismatch *m;
-
-		if (k == NULL)
-			continue;
-		d = heap_getattr(tup, Anum_gov_unsealed_leaf_hash,
-						 RelationGetDescr(rel), &isnull);
-		if (isnull)
-			continue;
-		w = DatumGetByteaPP(d);
-		m = &mm[k->index];
-		m->witness_len = Min(VARSIZE_ANY_EXHDR(w), GL_HASH_MAX_SIZE);
-		memcpy(m->witness, VARDATA_ANY(w), m->witness_len);
-		m->has_witness = true;
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	hash_destroy(ids);
 
 	/* entries already sealed have their leaf in govledger.leaf */
 	leafrel = get_relname_relid("leaf", GovGetCatalog()->nsp);
@@ -316,8 +277,8 @@ count_rows_with_id(IndexScanDesc scan, TupleTableSlot *slot, int64 id)
  */
 static void
 check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
-			  int64 counted, GovCheckResult *ck, MemoryContext cxt,
-			  MemoryContext rowcxt, TimestampTz *last)
+			  int64 counted, HTAB *queued, GovCheckResult *ck,
+			  MemoryContext cxt, MemoryContext rowcxt, TimestampTz *last)
 {
 	Relation	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
 	TableScanDesc scan;
@@ -344,6 +305,7 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 				nentries++;
 		}
 		table_endscan(scan);
+		nentries += queued ? hash_get_num_entries(queued) : 0;
 	}
 	ck->checked = nentries;
 
@@ -393,6 +355,23 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 	index_endscan(iscan);
 	index_close(idx, AccessShareLock);
 	table_close(erel, AccessShareLock);
+
+	/* queued entries: the row scan counted their rows */
+	if (queued)
+	{
+		HASH_SEQ_STATUS hs;
+		QueuedEntry *q;
+
+		hash_seq_init(&hs, queued);
+		while ((q = hash_seq_search(&hs)) != NULL)
+		{
+			if (q->rows == 0)
+				check_fail(ck, cxt, "entry " INT64_FORMAT ": row deleted", q->entry_id);
+			else if (q->rows > 1)
+				check_fail(ck, cxt, "entry " INT64_FORMAT ": duplicate entry id (%d rows)",
+						   q->entry_id, q->rows);
+		}
+	}
 }
 
 /* Number of entries of one ledger */
@@ -429,6 +408,33 @@ count_entries(Snapshot snap)
 		int32		id = DatumGetInt32(heap_getattr(tup, Anum_gov_entry_ledger_id,
 												RelationGetDescr(erel), &isnull));
 
+		if (last == NULL || id != last_id)
+		{
+			last = hash_search(counts, &id, HASH_ENTER, &found);
+			if (!found)
+				last->count = 0;
+			last_id = id;
+		}
+		last->count++;
+	}
+	table_endscan(scan);
+	table_close(erel, AccessShareLock);
+
+	/* and the queued entries */
+	erel = table_open(GovGetCatalog()->unsealed, AccessShareLock);
+	scan = table_beginscan(erel, snap, 0, NULL);
+	last = NULL;
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		bool		found;
+		Datum		d = heap_getattr(tup, Anum_gov_unsealed_ledger_id,
+									 RelationGetDescr(erel), &isnull);
+		int32		id;
+
+		if (isnull)
+			continue;
+		id = DatumGetInt32(d);
 		if (last == NULL || id != last_id)
 		{
 			last = hash_search(counts, &id, HASH_ENTER, &found);
@@ -477,7 +483,10 @@ typedef struct LedgerVerify
 	LeafMismatch *mm;
 	int			nmm;
 	int			mmcap;
+	HTAB	   *queued;			/* this ledger's queued entries by id */
+	TupleDesc	qdesc;			/* govledger.unsealed's */
 } LedgerVerify;
+
 
 static int
 batch_row_cmp(const void *a, const void *b)
@@ -488,10 +497,25 @@ batch_row_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A row whose entry id has no entry: row_entry fails. */
+static void check_row(LedgerVerify *v, HeapTuple tup, int64 id,
+					  HeapTuple etup, bool queued);
+
+/*
+ * A row whose entry id is not among the sealed entries: its entry is
+ * queued, or row_entry fails.
+ */
 static void
-row_without_entry(LedgerVerify *v, int64 id)
+row_without_entry(LedgerVerify *v, HeapTuple tup, int64 id)
 {
+	QueuedEntry *q = v->queued ?
+		hash_search(v->queued, &id, HASH_FIND, NULL) : NULL;
+
+	if (q != NULL)
+	{
+		q->rows++;
+		check_row(v, tup, id, q->tup, true);
+		return;
+	}
 	check_fail(&v->ck[CK_ROW_ENTRY], v->cxt,
 			   "row with %s " INT64_FORMAT " has no entry: inserted with triggers disabled",
 			   GOV_ENTRY_COLUMN, id);
@@ -503,7 +527,8 @@ row_without_entry(LedgerVerify *v, int64 id)
  * classification).
  */
 static void
-check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup)
+check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup,
+		  bool queued)
 {
 	size_t		hsize = v->ledger->hash->size;
 	uint8		leaf[GL_HASH_MAX_SIZE];
@@ -512,7 +537,10 @@ check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup)
 
 	MemoryContextReset(v->rowcxt);
 	old = MemoryContextSwitchTo(v->rowcxt);
-	GovEntryFromTuple(etup, v->edesc, &e);
+	if (queued)
+		(void) GovEntryFromQueueTuple(etup, v->qdesc, &e);
+	else
+		GovEntryFromTuple(etup, v->edesc, &e);
 
 	v->ck[CK_LEDGER_BINDING].checked++;
 	if (e.ledger_id != v->ledger->ledger_id)
@@ -588,16 +616,19 @@ match_batch(LedgerVerify *v, BatchRow *batch, int n, IndexScanDesc iscan,
 			eid = DatumGetInt64(heap_getattr(etup, Anum_gov_entry_entry_id,
 											 v->edesc, &isnull));
 			while (i < n && batch[i].entry_id < eid)
-				row_without_entry(v, batch[i++].entry_id);
+			{
+				row_without_entry(v, batch[i].tup, batch[i].entry_id);
+				i++;
+			}
 			while (i < n && batch[i].entry_id == eid)
 			{
-				check_row(v, batch[i].tup, eid, etup);
+				check_row(v, batch[i].tup, eid, etup, false);
 				i++;
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
-		while (i < n)
-			row_without_entry(v, batch[i++].entry_id);
+		for (; i < n; i++)
+			row_without_entry(v, batch[i].tup, batch[i].entry_id);
 		return;
 	}
 
@@ -608,13 +639,60 @@ match_batch(LedgerVerify *v, BatchRow *batch, int n, IndexScanDesc iscan,
 		index_rescan(iscan, &key, 1, NULL, 0);
 		if (!index_getnext_slot(iscan, ForwardScanDirection, slot))
 		{
-			row_without_entry(v, batch[i].entry_id);
+			row_without_entry(v, batch[i].tup, batch[i].entry_id);
 			continue;
 		}
 		etup = ExecFetchSlotHeapTuple(slot, false, &should_free);
-		check_row(v, batch[i].tup, batch[i].entry_id, etup);
+		check_row(v, batch[i].tup, batch[i].entry_id, etup, false);
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/*
+ * The queued (not yet sealed) entries of the ledger, by entry id, in
+ * v->cxt; NULL when there are none.
+ */
+static HTAB *
+load_queued(LedgerVerify *v, Snapshot snap)
+{
+	Relation	rel = table_open(GovGetCatalog()->unsealed, AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	tup;
+	HTAB	   *queued = NULL;
+
+	v->qdesc = CreateTupleDescCopy(desc);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_gov_unsealed_ledger_id, desc, &isnull);
+		int64		id;
+		QueuedEntry *q;
+		bool		found;
+
+		if (isnull || DatumGetInt32(d) != v->ledger->ledger_id)
+			continue;
+		if (queued == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(int64);
+			ctl.entrysize = sizeof(QueuedEntry);
+			ctl.hcxt = v->cxt;
+			queued = hash_create("govledger verify queued entries", 1024, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		id = DatumGetInt64(heap_getattr(tup, Anum_gov_unsealed_entry_id, desc, &isnull));
+		q = hash_search(queued, &id, HASH_ENTER, &found);
+		if (!found)
+		{
+			q->tup = heap_copytuple(tup);
+			q->rows = 0;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return queued;
 }
 
 /*
@@ -661,6 +739,7 @@ verify_ledger(Oid relid, Snapshot snap, HTAB *counts, List **results)
 									 8 * 1024 * 1024);
 	initStringInfo(&v.buf);
 
+	v.queued = load_queued(&v, snap);
 	rel = table_open(relid, AccessShareLock);
 	v.desc = RelationGetDescr(rel);
 	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
@@ -761,7 +840,7 @@ verify_ledger(Oid relid, Snapshot snap, HTAB *counts, List **results)
 
 	check_entries(v.ledger, rel, snap, v.matched,
 				  counts ? entry_count(counts, v.ledger->ledger_id) : -1,
-				  &v.ck[CK_ENTRY_ROW], v.cxt, v.rowcxt, &last);
+				  v.queued, &v.ck[CK_ENTRY_ROW], v.cxt, v.rowcxt, &last);
 	table_close(rel, AccessShareLock);
 
 	if (nrows >= 0x10000)

@@ -70,7 +70,7 @@ SELECT throws_ok($$SELECT govledger.protect('pr_parent')$$, '0A000', 'cannot pro
 CREATE SEQUENCE pr_seq;
 SELECT throws_ok($$SELECT govledger.protect('pr_seq')$$, '42809', '"pr_seq" is not a table', 'sequence refused');
 SELECT throws_ok($$SELECT govledger.protect('pg_catalog.pg_class')$$, '42809', 'cannot protect system table "pg_class"', 'system catalog refused');
-SELECT throws_ok($$SELECT govledger.protect('govledger.entry')$$, '42809', 'cannot protect system table "entry"', 'govledger''s own table refused');
+SELECT throws_ok($$SELECT govledger.protect('govledger.entry_sealed')$$, '42809', 'cannot protect system table "entry_sealed"', 'govledger''s own table refused');
 CREATE TABLE pr_point (id int, location point);
 SELECT throws_ok($$SELECT govledger.protect('pr_point')$$, '0A000',
 	'column "location" of table "pr_point" has type point, which has no canonical encoding', 'unsupported type names the column');

@@ -9,7 +9,7 @@ INSERT INTO st_ledger VALUES (1, 'a'), (2, 'b');
 SELECT ok(govledger.seal() >= 2, 'entries sealed');
 SELECT is((SELECT count(*) FROM govledger.unsealed u JOIN st_ledger s ON s.ledger_entry_id = u.entry_id), 0::bigint, 'nothing left in the queue');
 SET LOCAL session_replication_role = replica;
-UPDATE govledger.entry SET leaf_hash = sha256('x') WHERE entry_id = (SELECT ledger_entry_id FROM st_ledger WHERE id = 1);
+UPDATE govledger.entry_sealed SET leaf_hash = sha256('x') WHERE entry_id = (SELECT ledger_entry_id FROM st_ledger WHERE id = 1);
 UPDATE st_ledger SET v = 'evil' WHERE id = 2;
 SET LOCAL session_replication_role = origin;
 SELECT results_eq($$SELECT check_name, first_failure FROM govledger.verify('st_ledger') WHERE NOT ok AND ledger = 'st_ledger'::regclass ORDER BY 1$$,
