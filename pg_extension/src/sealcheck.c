@@ -32,7 +32,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "executor/spi.h"
+#include "utils/hsearch.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -385,56 +385,241 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 	pfree(f);
 }
 
-/*
- * Entries of the log neither sealed nor queued, leaves whose entry is
- * missing or whose hash differs from the entry's, entries sealed twice.
- */
-static void
-check_sealed(LogCheck *lc)
+/* A queue row, as check_sealed needs it */
+typedef struct QueuedItem
 {
-	static const char *const queries[] = {
-		/* entry lost: neither in the tree nor in the queue */
-		"SELECT e.entry_id, 'entry ' || e.entry_id || ' is neither sealed nor queued: its leaf was removed from the tree' "
-		"FROM govledger.entry e WHERE e.log_id = $1 "
-		"AND NOT EXISTS (SELECT 1 FROM govledger.leaf l WHERE l.entry_id = e.entry_id) "
-		"AND NOT EXISTS (SELECT 1 FROM govledger.unsealed u WHERE u.entry_id = e.entry_id) ORDER BY 1",
-		/* leaf without entry, or of another log, or with another hash */
-		"SELECT l.leaf_index, CASE WHEN e.entry_id IS NULL THEN 'leaf ' || l.leaf_index || ' names entry ' || l.entry_id || ', which does not exist' "
-		"WHEN e.log_id <> l.log_id THEN 'leaf ' || l.leaf_index || ' holds entry ' || l.entry_id || ' of another log' "
-		"ELSE 'leaf ' || l.leaf_index || ' (entry ' || l.entry_id || '): its hash differs from the entry''s leaf hash' END "
-		"FROM govledger.leaf l LEFT JOIN govledger.entry e ON e.entry_id = l.entry_id "
-		"WHERE l.log_id = $1 AND (e.entry_id IS NULL OR e.log_id <> l.log_id OR e.leaf_hash <> l.leaf_hash) ORDER BY 1",
-		/* sealed and still queued */
-		"SELECT u.entry_id, 'entry ' || u.entry_id || ' is sealed and still queued' "
-		"FROM govledger.unsealed u JOIN govledger.leaf l ON l.entry_id = u.entry_id WHERE u.log_id = $1 ORDER BY 1",
-	};
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1];
-	int			q;
+	int64		entry_id;		/* hash key */
+	int32		log_id;
+	bool		has_meta;		/* an entry (not a bare re-queued leaf) */
+	int			hlen;
+	uint8		hash[GL_HASH_MAX_SIZE];
+} QueuedItem;
 
-	args[0] = Int32GetDatum(lc->log.log_id);
-	for (q = 0; q < lengthof(queries); q++)
-	{
-		uint64		i;
+/* Every row of govledger.unsealed by entry id; NULL when empty. */
+static HTAB *
+load_queue(Snapshot snap)
+{
+	Relation	rel = table_open(GovGetCatalog()->unsealed, AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTuple	tup;
+	HTAB	   *queue = NULL;
 
-		if (SPI_execute_with_args(queries[q], 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "sealing check query failed");
-		for (i = 0; i < SPI_processed; i++)
-		{
-			char	   *msg = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-
-			fail(q == 1 ? lc->leaves : lc->sealed, lc->cxt, "%s", msg);
-		}
-	}
-	if (SPI_execute_with_args("SELECT count(*) FROM govledger.entry WHERE log_id = $1",
-							  1, argtypes, args, NULL, true, 0) == SPI_OK_SELECT &&
-		SPI_processed == 1)
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
+		bool		found;
+		int64		id = DatumGetInt64(heap_getattr(tup, Anum_gov_unsealed_entry_id, desc, &isnull));
+		QueuedItem *q;
 
-		lc->sealed->checked = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-														   SPI_tuptable->tupdesc, 1, &isnull));
+		if (queue == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(int64);
+			ctl.entrysize = sizeof(QueuedItem);
+			ctl.hcxt = CurrentMemoryContext;
+			queue = hash_create("govledger sealcheck queue", 1024, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		q = hash_search(queue, &id, HASH_ENTER, &found);
+		if (found)
+			continue;
+		q->log_id = DatumGetInt32(heap_getattr(tup, Anum_gov_unsealed_log_id, desc, &isnull));
+		(void) heap_getattr(tup, Anum_gov_unsealed_ledger_id, desc, &isnull);
+		q->has_meta = !isnull;
+		{
+			bytea	   *b = DatumGetByteaPP(heap_getattr(tup, Anum_gov_unsealed_leaf_hash, desc, &isnull));
+
+			q->hlen = Min(VARSIZE_ANY_EXHDR(b), GL_HASH_MAX_SIZE);
+			memcpy(q->hash, VARDATA_ANY(b), q->hlen);
+		}
 	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return queue;
+}
+
+/* First failure of one kind, kept while the merge runs */
+typedef struct FirstFail
+{
+	int64		count;
+	int64		key;			/* order key of the kept message */
+	char	   *msg;
+} FirstFail;
+
+static void
+first_fail(FirstFail *f, int64 key, MemoryContext cxt, const char *fmt,...)
+	pg_attribute_printf(4, 5);
+
+static void
+first_fail(FirstFail *f, int64 key, MemoryContext cxt, const char *fmt,...)
+{
+	f->count++;
+	if (f->msg == NULL || key < f->key)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		StringInfoData s;
+
+		initStringInfo(&s);
+		for (;;)
+		{
+			va_list		ap;
+			int			needed;
+
+			va_start(ap, fmt);
+			needed = appendStringInfoVA(&s, fmt, ap);
+			va_end(ap);
+			if (needed == 0)
+				break;
+			enlargeStringInfo(&s, needed);
+		}
+		if (f->msg)
+			pfree(f->msg);
+		f->msg = s.data;
+		f->key = key;
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static void
+report_fail(GovCheckResult *c, MemoryContext cxt, FirstFail *f)
+{
+	if (f->count == 0)
+		return;
+	fail(c, cxt, "%s", f->msg);
+	c->failed += f->count - 1;
+}
+
+/*
+ * Entries of the log neither sealed nor queued, leaves whose entry is
+ * missing or of another log or whose hash differs from the entry's,
+ * entries sealed and still queued.
+ *
+ * One streaming merge by entry id of govledger.entry_sealed (its primary
+ * key) and govledger.leaf (its entry_id index), with the queue, normally
+ * small, held in a hash table: no join spills, and memory stays flat
+ * whatever the size of the log.  Failures are reported in the order of
+ * the first one: entries by entry id, leaves by leaf index.
+ */
+static void
+check_sealed(LogCheck *lc, HTAB *queue)
+{
+	Relation	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
+	Relation	eidx = index_open(GovGetCatalog()->entry_pkey, AccessShareLock);
+	Relation	lrel = table_open(lc->rels->leaf, AccessShareLock);
+	Relation	lidx = index_open(lc->rels->leaf_entry, AccessShareLock);
+	TupleDesc	edesc = RelationGetDescr(erel);
+	TupleDesc	ldesc = RelationGetDescr(lrel);
+	SysScanDesc escan = systable_beginscan_ordered(erel, eidx, lc->snap, 0, NULL);
+	SysScanDesc lscan = systable_beginscan_ordered(lrel, lidx, lc->snap, 0, NULL);
+	HeapTuple	etup = systable_getnext_ordered(escan, ForwardScanDirection);
+	HeapTuple	ltup = systable_getnext_ordered(lscan, ForwardScanDirection);
+	int32		log_id = lc->log.log_id;
+	FirstFail	lost = {0};
+	FirstFail	badleaf = {0};
+	FirstFail	twice = {0};
+	int64		nentries = 0;
+	int64		n = 0;
+
+	while (etup != NULL || ltup != NULL)
+	{
+		bool		isnull;
+		int64		eid = etup ? DatumGetInt64(heap_getattr(etup, Anum_gov_entry_entry_id, edesc, &isnull)) : PG_INT64_MAX;
+		int64		lid = ltup ? DatumGetInt64(heap_getattr(ltup, 3, ldesc, &isnull)) : PG_INT64_MAX;
+		QueuedItem *q = NULL;
+
+		if ((++n & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (eid < lid || ltup == NULL)
+		{
+			/* an entry without a leaf must still be queued */
+			if (DatumGetInt32(heap_getattr(etup, Anum_gov_entry_log_id, edesc, &isnull)) == log_id)
+			{
+				nentries++;
+				if (queue == NULL || hash_search(queue, &eid, HASH_FIND, NULL) == NULL)
+					first_fail(&lost, eid, lc->cxt,
+							   "entry " INT64_FORMAT " is neither sealed nor queued: its leaf was removed from the tree",
+							   eid);
+			}
+			etup = systable_getnext_ordered(escan, ForwardScanDirection);
+			continue;
+		}
+
+		if (queue != NULL)
+			q = hash_search(queue, &lid, HASH_FIND, NULL);
+		if (q != NULL && q->log_id == log_id)
+			first_fail(&twice, lid, lc->cxt,
+					   "entry " INT64_FORMAT " is sealed and still queued", lid);
+		if (DatumGetInt32(heap_getattr(ltup, 1, ldesc, &isnull)) == log_id)
+		{
+			int64		lindex = DatumGetInt64(heap_getattr(ltup, 2, ldesc, &isnull));
+			bytea	   *lh = DatumGetByteaPP(heap_getattr(ltup, 4, ldesc, &isnull));
+			bool		have_entry = false;
+			int32		elog_id = 0;
+			const uint8 *ehash = NULL;
+			int			ehlen = 0;
+
+			if (eid == lid)
+			{
+				bytea	   *eh = DatumGetByteaPP(heap_getattr(etup, Anum_gov_entry_leaf_hash, edesc, &isnull));
+
+				have_entry = true;
+				elog_id = DatumGetInt32(heap_getattr(etup, Anum_gov_entry_log_id, edesc, &isnull));
+				ehash = (const uint8 *) VARDATA_ANY(eh);
+				ehlen = VARSIZE_ANY_EXHDR(eh);
+			}
+			else if (q != NULL && q->has_meta)
+			{
+				have_entry = true;
+				elog_id = q->log_id;
+				ehash = q->hash;
+				ehlen = q->hlen;
+			}
+			if (!have_entry)
+				first_fail(&badleaf, lindex, lc->cxt,
+						   "leaf " INT64_FORMAT " names entry " INT64_FORMAT ", which does not exist",
+						   lindex, lid);
+			else if (elog_id != log_id)
+				first_fail(&badleaf, lindex, lc->cxt,
+						   "leaf " INT64_FORMAT " holds entry " INT64_FORMAT " of another log",
+						   lindex, lid);
+			else if (ehlen != (int) VARSIZE_ANY_EXHDR(lh) ||
+					 memcmp(ehash, VARDATA_ANY(lh), ehlen) != 0)
+				first_fail(&badleaf, lindex, lc->cxt,
+						   "leaf " INT64_FORMAT " (entry " INT64_FORMAT "): its hash differs from the entry's leaf hash",
+						   lindex, lid);
+		}
+		if (eid == lid)
+		{
+			if (DatumGetInt32(heap_getattr(etup, Anum_gov_entry_log_id, edesc, &isnull)) == log_id)
+				nentries++;
+			etup = systable_getnext_ordered(escan, ForwardScanDirection);
+		}
+		ltup = systable_getnext_ordered(lscan, ForwardScanDirection);
+	}
+	systable_endscan_ordered(lscan);
+	systable_endscan_ordered(escan);
+	index_close(lidx, AccessShareLock);
+	table_close(lrel, AccessShareLock);
+	index_close(eidx, AccessShareLock);
+	table_close(erel, AccessShareLock);
+
+	/* queued entries of the log count as entries */
+	if (queue != NULL)
+	{
+		HASH_SEQ_STATUS hs;
+		QueuedItem *q;
+
+		hash_seq_init(&hs, queue);
+		while ((q = hash_seq_search(&hs)) != NULL)
+			if (q->has_meta && q->log_id == log_id)
+				nentries++;
+	}
+	report_fail(lc->leaves, lc->cxt, &badleaf);
+	report_fail(lc->sealed, lc->cxt, &lost);
+	report_fail(lc->sealed, lc->cxt, &twice);
+	lc->sealed->checked = nentries;
 }
 
 /*
@@ -454,6 +639,7 @@ GovSealChecks(Oid relid, List **results)
 	TableScanDesc scan;
 	HeapTuple	tup;
 	MemoryContext outer;
+	HTAB	   *queue;
 
 	GovSealRelsLookup(&rels);
 	if (OidIsValid(relid))
@@ -473,8 +659,7 @@ GovSealChecks(Oid relid, List **results)
 	table_close(rel, AccessShareLock);
 
 	outer = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	queue = load_queue(snap);
 	for (i = 0; i < n; i++)
 	{
 		LogCheck	lc;
@@ -483,10 +668,10 @@ GovSealChecks(Oid relid, List **results)
 		if (!GovLogById(ids[i], &lc.log))
 			continue;
 		lc.rels = &rels;
-		/* results must outlive SPI: they go to the caller's context */
 		lc.cxt = outer;
 		check_log(&lc, snap, results);
-		check_sealed(&lc);
+		check_sealed(&lc, queue);
 	}
-	SPI_finish();
+	if (queue)
+		hash_destroy(queue);
 }
