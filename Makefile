@@ -6,6 +6,7 @@
 #   make run      install what is missing, build, start PostgreSQL + nginx
 #   make stop     stop what make run started
 #   make test     the same set-up on throwaway ports, then every test
+#   make soak     the sealer's crash test, 100 rounds
 #   make bench    benchmarks (results go to docs/benchmarks.md by hand)
 #   make clean    remove build products (keeps var/)
 
@@ -15,7 +16,7 @@ export PG_CONFIG
 ROOT := $(CURDIR)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: all build deps install run stop test bench clean distclean \
+.PHONY: all build deps install run stop test soak bench clean distclean \
 	ext tools unit
 
 all: build
@@ -57,6 +58,12 @@ test: deps
 	$(MAKE) build
 	$(MAKE) install
 	perl t/run
+
+# the crash test of the sealer, 100 rounds instead of 10
+soak: deps
+	$(MAKE) build
+	$(MAKE) install
+	GOVLEDGER_CRASH_ROUNDS=100 perl t/run t/seal/crash.t
 
 bench: deps
 	$(MAKE) build
