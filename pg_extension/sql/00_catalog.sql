@@ -68,9 +68,9 @@ CREATE TABLE govledger.unsealed (
 	recorded_at	timestamptz,
 	db_role		text,
 	subject		text
-);
+) WITH (vacuum_truncate = false);
 COMMENT ON TABLE govledger.unsealed IS
-	'Entries not yet sealed, appended by the insert trigger (the only write an insert makes besides the row itself; no index): who inserted the row and when, and the leaf hash H(0x00 || canonical bytes). The sealer takes what is committed and visible with DELETE ... RETURNING semantics (so late commits are never skipped) and moves the entry to govledger.entry_sealed. A row without ledger_id re-queues an entry whose metadata is already in govledger.entry_sealed';
+	'Entries not yet sealed, appended by the insert trigger (the only write an insert makes besides the row itself; no index): who inserted the row and when, and the leaf hash H(0x00 || canonical bytes). The sealer takes what is committed and visible with DELETE ... RETURNING semantics (so late commits are never skipped) and moves the entry to govledger.entry_sealed. A row without ledger_id re-queues an entry whose metadata is already in govledger.entry_sealed. The background sealer vacuums it about once a second (never truncating it, which would make writers wait for a lock)';
 
 CREATE TABLE govledger.entry_sealed (
 	entry_id	bigint PRIMARY KEY,

@@ -16,7 +16,9 @@
  * skipped for ten seconds while the other logs go on being sealed.
  *
  * Each round is one transaction per log, taking the log's seal lock
- * without waiting: a concurrent govledger.seal() simply wins.  A sealer
+ * without waiting: a concurrent govledger.seal() simply wins.  About once
+ * a second the sealer also vacuums the queue govledger.unsealed, so that
+ * seals do not rescan the rows earlier seals deleted.  A sealer
  * stays connected to its database, so DROP DATABASE of a database using
  * govledger needs WITH (FORCE) (PostgreSQL 13 and later).
  *
@@ -36,7 +38,10 @@
 #include "access/xact.h"
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
+#include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_node.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -57,6 +62,14 @@ int			gov_seal_interval = 25;
 
 #define LAUNCHER_NAP_MS		2000
 #define RETRY_MS			10000
+
+/*
+ * How often the sealer vacuums the queue.  Every seal deletes what it
+ * takes, so without vacuuming each seal would scan all the dead rows
+ * left since the last (auto)vacuum; vacuumed, the queue's free space is
+ * reused and a seal scans a few pages.
+ */
+#define QUEUE_VACUUM_MS		1000
 #define MAX_DATABASES		256
 
 PGDLLEXPORT void GovLauncherMain(Datum arg);
@@ -356,9 +369,47 @@ sealer_round(void)
 	return true;
 }
 
+/*
+ * VACUUM (TRUNCATE false, PROCESS_TOAST false) govledger.unsealed, as a
+ * top-level command outside any transaction of the sealer.  Truncation
+ * is off because waiting for its lock could stall sealing for seconds.
+ * A failure is logged and the sealer goes on.
+ */
+static void
+vacuum_queue(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		VacuumStmt *stmt = makeNode(VacuumStmt);
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		pgstat_report_activity(STATE_RUNNING, "vacuuming the queue");
+		stmt->options = list_make2(makeDefElem("truncate", (Node *) makeBoolean(false), -1),
+								   makeDefElem("process_toast", (Node *) makeBoolean(false), -1));
+		stmt->rels = list_make1(makeVacuumRelation(makeRangeVar("govledger", "unsealed", -1),
+												   InvalidOid, NIL));
+		stmt->is_vacuumcmd = true;
+		ExecVacuum(make_parsestate(NULL), stmt, true);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
 void
 GovSealerMain(Datum arg)
 {
+	TimestampTz last_vacuum = 0;
 	Oid			dboid = DatumGetObjectId(arg);
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -377,6 +428,12 @@ GovSealerMain(Datum arg)
 		}
 		if (!sealer_round())
 			proc_exit(0);		/* no govledger here: not restarted */
+		if (TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
+									   QUEUE_VACUUM_MS))
+		{
+			vacuum_queue();
+			last_vacuum = GetCurrentTimestamp();
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 gov_seal_interval, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
