@@ -33,6 +33,7 @@ void
 _PG_init(void)
 {
 	GovCacheInit();
+	GovTriggerInit();
 	GovKeysInit();
 	GovWorkerRegister();
 	GovVerifyRegister(GovSealChecks);

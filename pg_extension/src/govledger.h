@@ -83,6 +83,7 @@ typedef struct GovLedger
 	char	   *name_json;		/* registered name, JCS-escaped and quoted */
 	GlHash	   *hash;			/* the log's hash algorithm */
 	AttrNumber	entry_attnum;	/* attnum of ledger_entry_id */
+	bool		record_before;	/* the BEFORE trigger may record entries */
 	int			ncolumns;		/* encoded columns, in key order */
 	GovColumn  *columns;
 } GovLedger;
@@ -153,6 +154,9 @@ extern GlHash *GovGetHash(const char *alg);
 extern void GovCacheInit(void);
 extern bool GovTypeSupported(Oid typid, GovTypeKind *kind, bool *is_array,
 							 Oid *elmtype);
+
+/* ledger_trigger.c */
+extern void GovTriggerInit(void);
 
 /* canonical.c */
 extern void GovJsonString(StringInfo out, const char *s, int len);

@@ -27,7 +27,9 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -380,6 +382,33 @@ build_ledger(GovLedger *l, Oid relid)
 		c->key = s.data;
 		c->keylen = s.len;
 		l->ncolumns++;
+	}
+	/*
+	 * The BEFORE trigger may record the entry only when it is the last
+	 * BEFORE INSERT row trigger, no stored generated column is computed
+	 * after it, and the AFTER trigger asks govledger._record_after() in
+	 * its WHEN clause.
+	 */
+	l->record_before = !(desc->constr && desc->constr->has_generated_stored);
+	{
+		bool		when_found = false;
+
+		for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
+		{
+			Trigger    *t = &rel->trigdesc->triggers[i];
+
+			if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_INSERT(t->tgtype))
+				continue;
+			if (TRIGGER_FOR_BEFORE(t->tgtype) &&
+				strcmp(t->tgname, GOV_TRIGGER_INSERT) > 0)
+				l->record_before = false;
+			if (TRIGGER_FOR_AFTER(t->tgtype) &&
+				strcmp(t->tgname, GOV_TRIGGER_RECORD) == 0 &&
+				t->tgqual != NULL && strstr(t->tgqual, "_record_after") != NULL)
+				when_found = true;
+		}
+		if (!when_found)
+			l->record_before = false;
 	}
 	relation_close(rel, AccessShareLock);
 	MemoryContextSwitchTo(old);

@@ -5,9 +5,11 @@
  *	  triggers that record each row as an entry, and the
  *	  statement triggers that make the table append-only.
  *
- * The BEFORE INSERT row trigger assigns the entry id; the AFTER INSERT
- * row trigger (the same function) hashes the row as stored and records
- * the entry.  Their names sort after ordinary trigger names.  UPDATE, DELETE (including INSERT ... ON
+ * The BEFORE INSERT row trigger assigns the entry id and, for a plain
+ * INSERT or COPY, hashes the row and records the entry; the AFTER INSERT
+ * row trigger (the same function) does the recording only where a row
+ * could still be skipped or changed after the BEFORE triggers (its WHEN
+ * clause asks), so most inserts queue no AFTER trigger event at all.  Their names sort after ordinary trigger names.  UPDATE, DELETE (including INSERT ... ON
  * CONFLICT DO UPDATE and MERGE, which fire the statement triggers of
  * their actions) and TRUNCATE raise SQLSTATE 2F003 even when no row
  * would be affected.
@@ -23,11 +25,105 @@
 
 #include "access/htup_details.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "fmgr.h"
+#include "nodes/plannodes.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "govledger.h"
+
+/*
+ * Whether the innermost running query may skip a row after its BEFORE
+ * triggers have run: INSERT ... ON CONFLICT, in the query itself or in
+ * one of its data-modifying WITH queries.  Set for each ExecutorRun and
+ * restored after it, so nested queries do not disturb it.  COPY, which
+ * never skips a row, runs outside ExecutorRun and sees the value of the
+ * query around it (false at top level).
+ */
+static bool running_may_skip = false;
+static ExecutorRun_hook_type prev_executor_run = NULL;
+
+static bool
+plan_may_skip(Plan *plan)
+{
+	if (plan == NULL)
+		return false;
+	if (IsA(plan, ModifyTable) &&
+		((ModifyTable *) plan)->onConflictAction != ONCONFLICT_NONE)
+		return true;
+	return plan_may_skip(plan->lefttree) || plan_may_skip(plan->righttree);
+}
+
+static bool
+query_may_skip(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt == NULL || (stmt->commandType == CMD_SELECT && !stmt->hasModifyingCTE))
+		return false;
+	if (plan_may_skip(stmt->planTree))
+		return true;
+	foreach(lc, stmt->subplans)
+		if (plan_may_skip((Plan *) lfirst(lc)))
+			return true;
+	return false;
+}
+
+static void
+gov_executor_run(QueryDesc *qd, ScanDirection dir, uint64 count,
+				 bool execute_once)
+{
+	bool		saved = running_may_skip;
+
+	running_may_skip = query_may_skip(qd->plannedstmt);
+	PG_TRY();
+	{
+		if (prev_executor_run)
+			prev_executor_run(qd, dir, count, execute_once);
+		else
+			standard_ExecutorRun(qd, dir, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		running_may_skip = saved;
+	}
+	PG_END_TRY();
+}
+
+/* Install the executor hook; called from _PG_init. */
+void
+GovTriggerInit(void)
+{
+	prev_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = gov_executor_run;
+}
+
+/*
+ * Whether rows of the ledger inserted now are recorded by the AFTER
+ * trigger (true) or already by the BEFORE trigger (false).  The BEFORE
+ * trigger and the AFTER trigger's WHEN clause ask this for the same row
+ * within the same ExecInsert, so they always agree.
+ */
+static bool
+record_after(GovLedger *ledger)
+{
+	return running_may_skip || !ledger->record_before;
+}
+
+/* SQL function: govledger._record_after(tbl regclass) returns bool */
+PG_FUNCTION_INFO_V1(govledger_record_after);
+
+Datum
+govledger_record_after(PG_FUNCTION_ARGS)
+{
+	GovLedger  *ledger;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(true);
+	ledger = GovLookupLedger(PG_GETARG_OID(0), true);
+	PG_RETURN_BOOL(ledger == NULL || record_after(ledger));
+}
 
 /* SQL function: govledger.insert_trigger() returns trigger */
 PG_FUNCTION_INFO_V1(govledger_insert_trigger);
@@ -35,13 +131,16 @@ PG_FUNCTION_INFO_V1(govledger_insert_trigger);
 /*
  * Fired BEFORE INSERT FOR EACH ROW: take a new entry id and store it in
  * the row's ledger_entry_id.  A value given by the caller is refused: the
- * id is the extension's to assign.
+ * id is the extension's to assign.  When nothing after this trigger can
+ * skip or change the row (see record_after), record the entry here too.
  *
- * Fired AFTER INSERT FOR EACH ROW: record the row as stored as the entry
- * with that id.  Recording after the insert, not before, means a row
- * that is never stored (INSERT ... ON CONFLICT DO NOTHING that meets a
- * conflict, a later BEFORE trigger that skips the row) leaves no entry,
- * and that what is hashed is exactly what was stored.
+ * Fired AFTER INSERT FOR EACH ROW (only when its WHEN clause,
+ * govledger._record_after(), says so): record the row as stored as the
+ * entry with that id.  That is the case for INSERT ... ON CONFLICT, whose
+ * conflicting rows are skipped after the BEFORE triggers, and for tables
+ * with a later BEFORE INSERT row trigger or stored generated columns:
+ * there a row that is never stored leaves no entry, and what is hashed is
+ * exactly what was stored.
  */
 Datum
 govledger_insert_trigger(PG_FUNCTION_ARGS)
@@ -78,9 +177,22 @@ govledger_insert_trigger(PG_FUNCTION_ARGS)
 							GOV_ENTRY_COLUMN, ledger->name),
 					 errdetail("The entry id is assigned by govledger.")));
 		idval = Int64GetDatum(GovNextEntryId());
-		return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc,
-														 1, &col, &idval,
-														 &newnull));
+		if (record_after(ledger))
+			return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc,
+															 1, &col, &idval,
+															 &newnull));
+		else
+		{
+			/* nothing can skip or change the row now: record it here */
+			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+
+			heap_deform_tuple(td->tg_trigtuple, desc, values, nulls);
+			values[col - 1] = idval;
+			nulls[col - 1] = newnull;
+			GovRecordEntry(ledger, DatumGetInt64(idval), desc, values, nulls);
+			return PointerGetDatum(heap_form_tuple(desc, values, nulls));
+		}
 	}
 	else
 	{

@@ -312,8 +312,10 @@ govledger_protect(PG_FUNCTION_ARGS)
 	resetStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "CREATE TRIGGER %s AFTER INSERT ON %s FOR EACH ROW "
+					 "WHEN (govledger._record_after(%s)) "
 					 "EXECUTE FUNCTION govledger.insert_trigger()",
-					 GOV_TRIGGER_RECORD, qname);
+					 GOV_TRIGGER_RECORD, qname,
+					 quote_literal_cstr(qname));
 	run_sql(sql.data);
 	resetStringInfo(&sql);
 	appendStringInfo(&sql,

@@ -1,0 +1,77 @@
+-- ledger_record.sql: every stored row of a ledger table gets exactly one
+-- entry, and a row that is not stored gets none, whichever trigger
+-- records it: the BEFORE trigger for plain INSERT and COPY, the AFTER
+-- trigger (asked through its WHEN clause) for INSERT ... ON CONFLICT and
+-- behind a later BEFORE trigger.
+BEGIN;
+SELECT plan(13);
+
+CREATE FUNCTION pg_temp.entries(tbl regclass) RETURNS bigint
+LANGUAGE sql AS $$
+	SELECT count(*) FROM govledger.entry e JOIN govledger.ledger l USING (ledger_id)
+	 WHERE l.relid = tbl
+$$;
+CREATE FUNCTION pg_temp.clean(tbl regclass) RETURNS bool
+LANGUAGE sql AS $$
+	SELECT bool_and(ok) FROM govledger.verify(tbl) WHERE ledger = tbl
+$$;
+
+-- plain INSERT, multi-row INSERT, INSERT ... SELECT, COPY
+CREATE TABLE rec_plain (id int PRIMARY KEY, note text);
+SELECT govledger.protect('rec_plain');
+INSERT INTO rec_plain VALUES (1, 'a');
+INSERT INTO rec_plain VALUES (2, 'b'), (3, 'c');
+INSERT INTO rec_plain SELECT g, 'g' || g FROM generate_series(4, 10) g;
+COPY rec_plain (id, note) FROM STDIN;
+11	copied
+12	copied too
+\.
+SELECT is(pg_temp.entries('rec_plain'), 12::bigint, 'plain inserts and COPY: one entry per row');
+SELECT is((SELECT count(DISTINCT entry_id) FROM govledger.unsealed u JOIN rec_plain r ON r.ledger_entry_id = u.entry_id),
+	12::bigint, 'no entry queued twice');
+SELECT ok(pg_temp.clean('rec_plain'), 'plain inserts verify');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'rec_plain'::regclass
+			AND tgname = 'zz_govledger_record'
+			AND pg_get_triggerdef(oid) LIKE '%WHEN (govledger._record_after(%'), 1::bigint,
+	'the AFTER trigger asks govledger._record_after()');
+
+-- ON CONFLICT DO NOTHING: conflicting rows skipped, the others recorded
+INSERT INTO rec_plain VALUES (1, 'dup'), (13, 'new'), (2, 'dup') ON CONFLICT DO NOTHING;
+SELECT is(pg_temp.entries('rec_plain'), 13::bigint, 'ON CONFLICT DO NOTHING: only the stored row recorded');
+SELECT ok(pg_temp.clean('rec_plain'), 'and it verifies');
+WITH ins AS (INSERT INTO rec_plain VALUES (3, 'dup'), (14, 'cte') ON CONFLICT (id) DO NOTHING RETURNING id)
+SELECT count(*) FROM ins;
+SELECT is(pg_temp.entries('rec_plain'), 14::bigint, 'ON CONFLICT in a WITH query: only the stored row recorded');
+SELECT ok(pg_temp.clean('rec_plain'), 'and it verifies');
+
+-- a function inserting with ON CONFLICT, called from a plain query
+CREATE FUNCTION pg_temp.ins_or_skip(i int) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO rec_plain VALUES (i, 'fn') ON CONFLICT DO NOTHING;
+END
+$$;
+SELECT pg_temp.ins_or_skip(g) FROM generate_series(14, 16) g;
+SELECT is(pg_temp.entries('rec_plain'), 16::bigint, 'ON CONFLICT inside a function: only stored rows recorded');
+SELECT ok(pg_temp.clean('rec_plain'), 'and they verify');
+
+-- a later BEFORE trigger that skips some rows
+CREATE TABLE rec_skip (id int PRIMARY KEY, note text);
+SELECT govledger.protect('rec_skip');
+CREATE FUNCTION pg_temp.skip_odd() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.id % 2 = 1 THEN
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER zzz_skip BEFORE INSERT ON rec_skip FOR EACH ROW EXECUTE FUNCTION pg_temp.skip_odd();
+INSERT INTO rec_skip SELECT g, 'r' FROM generate_series(1, 6) g;
+SELECT is((SELECT count(*) FROM rec_skip), 3::bigint, 'the later trigger skipped three rows');
+SELECT is(pg_temp.entries('rec_skip'), 3::bigint, 'behind a later BEFORE trigger: skipped rows leave no entry');
+SELECT ok(pg_temp.clean('rec_skip'), 'and the stored rows verify');
+
+SELECT * FROM finish();
+ROLLBACK;
