@@ -51,6 +51,9 @@ struct ngx_http_govledger_cache_s {
 
 static ngx_http_govledger_alg_t *ngx_http_govledger_alg_by_name(
     const u_char *name, size_t len);
+static ngx_http_govledger_alg_t *ngx_http_govledger_alg_by_id(
+    ngx_uint_t alg);
+static ngx_int_t ngx_http_govledger_claim_time(json_t *v, time_t *t);
 static ngx_int_t ngx_http_govledger_b64url_decode(ngx_pool_t *pool,
     u_char *src, size_t len, ngx_str_t *dst);
 static ngx_int_t ngx_http_govledger_key_check(ngx_conf_t *cf,
