@@ -199,6 +199,7 @@ typedef struct {
     json_t                    *claims_json;
 
     ngx_str_t                  body;       /* NUL-terminated */
+    ngx_buf_t                 *stream;     /* rows gathered for sending */
     ngx_uint_t                 nparams;
     char                     **params;
 
@@ -238,6 +239,10 @@ struct ngx_http_govledger_conn_s {
     ngx_uint_t                 rollback;   /* draining a ROLLBACK */
     ngx_uint_t                 flushing;
     ngx_uint_t                 broken;     /* close after this pipeline */
+    ngx_uint_t                 stream;     /* rows of the call one by one */
+    ngx_uint_t                 streaming;  /* response started */
+    ngx_int_t                  stream_rc;
+    PGresult                  *first_row;  /* held until a second arrives */
     PGresult                  *result;     /* the call's rows */
     PGresult                  *error;      /* the first error */
 };
@@ -316,6 +321,10 @@ ngx_int_t ngx_http_govledger_send_result(ngx_http_request_t *r,
 ngx_int_t ngx_http_govledger_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message,
     const char *details, const char *hint);
+ngx_int_t ngx_http_govledger_stream_row(ngx_http_request_t *r,
+    ngx_http_govledger_ctx_t *ctx, PGresult *res, ngx_uint_t first);
+ngx_int_t ngx_http_govledger_stream_end(ngx_http_request_t *r);
+void ngx_http_govledger_stream_writer(ngx_http_request_t *r);
 ngx_uint_t ngx_http_govledger_sqlstate_status(const char *sqlstate,
     ngx_uint_t anonymous);
 void ngx_http_govledger_finish(ngx_http_govledger_ctx_t *ctx, ngx_int_t rc);

@@ -36,6 +36,8 @@ static void ngx_http_govledger_pq_connect_poll(
     ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_idle(ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_row(ngx_http_govledger_conn_t *conn,
+    PGresult *res);
 static void ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn,
     const char *what);
@@ -293,6 +295,11 @@ ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
         conn->error = NULL;
     }
 
+    if (conn->first_row) {
+        PQclear(conn->first_row);
+        conn->first_row = NULL;
+    }
+
     if (conn->pg) {
         PQfinish(conn->pg);
         conn->pg = NULL;
@@ -301,6 +308,7 @@ ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
     conn->ctx = NULL;
     conn->rollback = 0;
     conn->flushing = 0;
+    conn->streaming = 0;
 
     ngx_http_govledger_pool_closed(conn, reason);
 }
@@ -570,6 +578,9 @@ ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
     conn->item = 0;
     conn->item_seen = 0;
     conn->rollback = 0;
+    conn->stream = ctx->read_only;
+    conn->streaming = 0;
+    conn->stream_rc = NGX_OK;
 
     if (ngx_http_govledger_pq_flush(conn) != NGX_OK) {
         return NGX_ERROR;
@@ -635,6 +646,12 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
 
             conn->item++;
             conn->item_seen = 0;
+
+            if (conn->stream && conn->item == conn->call_item) {
+                /* before the first PQgetResult() of the call */
+                (void) PQsetSingleRowMode(conn->pg);
+            }
+
             continue;
         }
 
@@ -699,11 +716,32 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
             PQclear(res);
             break;
 
+        case PGRES_SINGLE_TUPLE:
+            ngx_http_govledger_pq_row(conn, res);
+            break;
+
         case PGRES_TUPLES_OK:
             if (item == conn->call_item && conn->result == NULL
                 && !conn->rollback)
             {
-                conn->result = res;
+                if (conn->streaming) {
+                    /* the end of the rows */
+                    PQclear(res);
+
+                    if (conn->ctx) {
+                        conn->stream_rc = ngx_http_govledger_stream_end(
+                                                       conn->ctx->request);
+                    }
+
+                } else if (conn->first_row) {
+                    /* one row: answered like a scalar, with its length */
+                    PQclear(res);
+                    conn->result = conn->first_row;
+                    conn->first_row = NULL;
+
+                } else {
+                    conn->result = res;
+                }
 
             } else {
                 PQclear(res);
@@ -724,6 +762,57 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
 
 
 /*
+ * A row of a read-only call in single-row mode.  The first is held back:
+ * a single row is answered with its Content-Length as usual; from the
+ * second on, the rows are sent as they come, as a JSON array.
+ */
+
+static void
+ngx_http_govledger_pq_row(ngx_http_govledger_conn_t *conn, PGresult *res)
+{
+    ngx_int_t                  rc;
+    ngx_http_govledger_ctx_t  *ctx;
+
+    ctx = conn->ctx;
+
+    if (ctx == NULL || conn->rollback || conn->item != conn->call_item) {
+        PQclear(res);
+        return;
+    }
+
+    if (!conn->streaming && conn->first_row == NULL) {
+        conn->first_row = res;
+        return;
+    }
+
+    rc = NGX_OK;
+
+    if (!conn->streaming) {
+        conn->streaming = 1;
+        ctx->t_done = ngx_http_govledger_now_us();
+
+        rc = ngx_http_govledger_stream_row(ctx->request, ctx,
+                                           conn->first_row, 1);
+        PQclear(conn->first_row);
+        conn->first_row = NULL;
+    }
+
+    if (rc != NGX_ERROR) {
+        rc = ngx_http_govledger_stream_row(ctx->request, ctx, res, 0);
+    }
+
+    PQclear(res);
+
+    if (rc == NGX_ERROR) {
+        /* the client is gone: the rest of the rows are dropped */
+        ctx->conn = NULL;
+        conn->ctx = NULL;
+        ngx_http_govledger_finish(ctx, NGX_ERROR);
+    }
+}
+
+
+/*
  * The sync point arrived: the request gets its answer, and the
  * connection goes back to the pool only when its transaction is idle;
  * an aborted transaction is rolled back first, anything else closes it.
@@ -733,7 +822,8 @@ static void
 ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 {
     PGresult                        *result, *error;
-    ngx_int_t                        rc;
+    ngx_int_t                        rc, conn_rc;
+    ngx_uint_t                       streaming;
     PGTransactionStatusType          ts;
     ngx_http_govledger_ctx_t        *ctx;
     ngx_http_govledger_main_conf_t  *gmcf;
@@ -765,11 +855,24 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
     error = conn->error;
     conn->result = NULL;
     conn->error = NULL;
+    streaming = conn->streaming;
+    conn->streaming = 0;
+    conn_rc = conn->stream_rc;
+
+    if (conn->first_row) {
+        PQclear(conn->first_row);
+        conn->first_row = NULL;
+    }
 
     if (ctx) {
         ctx->conn = NULL;
-        ctx->t_done = ngx_http_govledger_now_us();
-        ngx_http_govledger_stat_latency(gmcf, ctx->t_done - ctx->t_queued);
+
+        if (!streaming) {
+            ctx->t_done = ngx_http_govledger_now_us();
+        }
+
+        ngx_http_govledger_stat_latency(gmcf, ngx_http_govledger_now_us()
+                                              - ctx->t_queued);
     }
 
     if (ts == PQTRANS_IDLE) {
@@ -785,6 +888,7 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 
         } else {
             conn->rollback = 1;
+            conn->stream = 0;
             conn->item = 0;
             conn->item_seen = 0;
             conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
@@ -797,7 +901,18 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
         ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
     }
 
-    if (ctx) {
+    if (ctx && streaming) {
+        if (error) {
+            /* too late for a status: the response is cut short */
+            ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                          "govledger: %V failed after its first rows: %s",
+                          &ctx->call->function,
+                          PQresultErrorField(error, PG_DIAG_SQLSTATE));
+        }
+
+        ngx_http_govledger_finish(ctx, error ? NGX_ERROR : conn_rc);
+
+    } else if (ctx) {
         rc = ngx_http_govledger_send_result(ctx->request, ctx,
                                             error ? error : result);
         ngx_http_govledger_finish(ctx, rc);

@@ -467,6 +467,12 @@ ngx_http_govledger_fail(ngx_http_govledger_ctx_t *ctx, ngx_uint_t status,
 
     r = ctx->request;
 
+    if (r->header_sent) {
+        /* a streamed response cannot change its status: cut it short */
+        ngx_http_govledger_finish(ctx, NGX_ERROR);
+        return;
+    }
+
     rc = ngx_http_govledger_send_error(r, status, code, message, NULL, NULL);
 
     ngx_http_govledger_finish(ctx, rc);

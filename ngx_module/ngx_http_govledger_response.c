@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_govledger_add_header(ngx_http_request_t *r,
 static ngx_int_t ngx_http_govledger_server_timing(ngx_http_request_t *r);
 static ngx_int_t ngx_http_govledger_send_body(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
+static ngx_int_t ngx_http_govledger_stream_buf(ngx_http_request_t *r,
+    ngx_buf_t *b, ngx_uint_t last);
 
 
 /* exact codes first, then classes (two characters) */
@@ -169,7 +171,10 @@ ngx_http_govledger_send_result(ngx_http_request_t *r,
                                              detail, hint);
     }
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 1) {
+    if ((PQresultStatus(res) != PGRES_TUPLES_OK
+         && PQresultStatus(res) != PGRES_SINGLE_TUPLE)
+        || PQnfields(res) != 1)
+    {
         return ngx_http_govledger_send_error(r,
                                              NGX_HTTP_INTERNAL_SERVER_ERROR,
                                              "GL500", "internal error",
@@ -232,6 +237,163 @@ ngx_http_govledger_send_result(ngx_http_request_t *r,
     *p++ = ']';
 
     return ngx_http_govledger_send_body(r, NGX_HTTP_OK, data, p - data);
+}
+
+
+/*
+ * Streaming of a read-only call's rows (single-row mode): the first call
+ * sends the header and "[row", the next ",row" each, the end "]".  Rows
+ * are gathered into buffers of NGX_HTTP_GOVLEDGER_STREAM_BUF bytes before
+ * they go to the output filters; data the client cannot take yet is sent
+ * from the request's write handler.  There is no Content-Length; HTTP/1.1
+ * clients get a chunked body.
+ */
+
+#define NGX_HTTP_GOVLEDGER_STREAM_BUF  65536
+
+
+ngx_int_t
+ngx_http_govledger_stream_row(ngx_http_request_t *r,
+    ngx_http_govledger_ctx_t *ctx, PGresult *res, ngx_uint_t first)
+{
+    size_t      len;
+    ngx_int_t   rc;
+    ngx_buf_t  *b;
+
+    if (first) {
+        r->headers_out.status = NGX_HTTP_OK;
+        r->headers_out.content_length_n = -1;
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+
+        if (ngx_http_govledger_server_timing(r) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_send_header(r);
+
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        r->write_event_handler = ngx_http_govledger_stream_writer;
+    }
+
+    if (r->header_only) {
+        return NGX_OK;
+    }
+
+    len = 1 + (PQgetisnull(res, 0, 0) ? 4 : (size_t) PQgetlength(res, 0, 0));
+
+    b = ctx->stream;
+
+    if (b && (size_t) (b->end - b->last) < len) {
+        ctx->stream = NULL;
+
+        if (ngx_http_govledger_stream_buf(r, b, 0) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        b = NULL;
+    }
+
+    if (b == NULL) {
+        b = ngx_create_temp_buf(r->pool,
+                                ngx_max(len, NGX_HTTP_GOVLEDGER_STREAM_BUF));
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->stream = b;
+    }
+
+    *b->last++ = first ? '[' : ',';
+
+    if (PQgetisnull(res, 0, 0)) {
+        b->last = ngx_cpymem(b->last, "null", 4);
+
+    } else {
+        b->last = ngx_cpymem(b->last, PQgetvalue(res, 0, 0), len - 1);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_govledger_stream_end(ngx_http_request_t *r)
+{
+    ngx_buf_t                 *b;
+    ngx_http_govledger_ctx_t  *ctx;
+
+    if (r->header_only) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_govledger_module);
+
+    b = ctx->stream;
+    ctx->stream = NULL;
+
+    if (b == NULL || b->last == b->end) {
+        if (b && ngx_http_govledger_stream_buf(r, b, 0) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        b = ngx_create_temp_buf(r->pool, 1);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    *b->last++ = ']';
+
+    return ngx_http_govledger_stream_buf(r, b, 1);
+}
+
+
+static ngx_int_t
+ngx_http_govledger_stream_buf(ngx_http_request_t *r, ngx_buf_t *b,
+    ngx_uint_t last)
+{
+    ngx_chain_t  out;
+
+    if (last) {
+        b->last_buf = (r == r->main) ? 1 : 0;
+        b->last_in_chain = 1;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* the client can take more of a streamed response */
+
+void
+ngx_http_govledger_stream_writer(ngx_http_request_t *r)
+{
+    ngx_http_govledger_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_govledger_module);
+
+    if (r->connection->write->timedout) {
+        r->connection->timedout = 1;
+        ngx_http_govledger_finish(ctx, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
+        if (ctx->conn) {
+            ngx_http_govledger_pq_detach(ctx->conn);
+            ctx->conn = NULL;
+        }
+
+        ngx_http_govledger_finish(ctx, NGX_ERROR);
+    }
 }
 
 

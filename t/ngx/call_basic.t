@@ -52,6 +52,11 @@ CREATE FUNCTION ngx_basic.big(n text) RETURNS text
     LANGUAGE sql AS $$ SELECT '"' || repeat('x', n::int) || '"' $$;
 CREATE FUNCTION ngx_basic.morph() RETURNS jsonb
     LANGUAGE sql AS $$ SELECT '1'::jsonb $$;
+CREATE FUNCTION ngx_basic.many(n text) RETURNS SETOF jsonb
+    LANGUAGE sql AS $$ SELECT jsonb_build_object('i', g, 'pad', repeat('p', 50))
+    FROM generate_series(1, n::int) g $$;
+CREATE FUNCTION ngx_basic.breaks() RETURNS SETOF jsonb
+    LANGUAGE sql AS $$ SELECT to_jsonb(10 / (20000 - g)) FROM generate_series(1, 30000) g $$;
 CREATE FUNCTION ngx_basic.rows() RETURNS SETOF jsonb
     LANGUAGE sql AS $$ SELECT to_jsonb(g) FROM generate_series(1, 3) g $$;
 SQL
@@ -81,6 +86,8 @@ $t->run(<<'CONF');
         location = /get { govledger_call ngx_basic.get $arg_id; }
         location = /big { govledger_call ngx_basic.big $arg_n; }
         location = /rows { govledger_call ngx_basic.rows; }
+        location = /many { govledger_call ngx_basic.many $arg_n; }
+        location = /breaks { govledger_call ngx_basic.breaks; }
         location = /morph { govledger_call ngx_basic.morph; }
         location = /by-method {
             govledger_call GET ngx_basic.info;
@@ -204,6 +211,24 @@ is($r->{status}, 204, 'void: 204');
 is($t->get('/is-null')->{content}, 'true', 'missing argument: NULL');
 is($t->get('/is-null?v=')->{content}, 'false', 'empty argument: empty string');
 is($t->get('/rows')->{content}, '[1,2,3]', 'set-returning function: array');
+is($t->post('/rows', body => '{}')->{content}, '[1,2,3]', 'the same for POST (buffered)');
+
+# rows of read-only calls are streamed
+$r = $t->get('/many?n=200000');
+is($r->{status}, 200, '200000 rows: 200');
+like($r->{headers}{'transfer-encoding'} // '', qr/chunked/, 'streamed, chunked');
+my $rows = eval { decode_json($r->{content}) } // [];
+is(scalar @$rows, 200000, 'all rows, valid JSON');
+is($rows->[-1]{i}, 200000, 'in order');
+$r = $t->get('/many?n=1');
+is($r->{content}, '{"i": 1, "pad": "' . ('p' x 50) . '"}', 'one row: the value itself');
+is($r->{headers}{'content-length'}, length($r->{content}), 'with Content-Length');
+is($t->get('/many?n=0')->{content}, '[]', 'no rows: []');
+is($t->http('HEAD', '/many?n=5')->{status}, 200, 'HEAD of a streamed call');
+$r = $t->get('/breaks');
+ok($r->{status} != 200 || length($r->{content}) == 0
+	|| !eval { decode_json($r->{content}); 1 }, 'an error after the first rows cuts the response');
+is($t->get('/many?n=3')->{status}, 200, 'pool healthy after a cut response');
 
 # SQLSTATE table
 my %map = (P0001 => 400, P0002 => 404, 22023 => 400, 23503 => 409,

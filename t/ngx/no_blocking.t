@@ -17,7 +17,7 @@ plan(skip_all => 'nm not installed') unless $nm;
 my %allowed = map { $_ => 1 } qw(
 	PQconnectStartParams PQconnectPoll PQsocket PQstatus PQsetnonblocking
 	PQenterPipelineMode PQsendPrepare PQsendQueryPrepared PQsendQueryParams
-	PQpipelineSync PQflush PQconsumeInput PQisBusy PQgetResult PQnotifies
+	PQpipelineSync PQsetSingleRowMode PQflush PQconsumeInput PQisBusy PQgetResult PQnotifies
 	PQfreemem PQtransactionStatus PQresultStatus PQresultErrorField PQclear
 	PQntuples PQnfields PQftype PQgetvalue PQgetlength PQgetisnull
 	PQerrorMessage PQbackendPID PQfinish PQconninfoParse PQconninfoFree);
