@@ -32,6 +32,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "utils/hsearch.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -491,20 +492,262 @@ report_fail(GovCheckResult *c, MemoryContext cxt, FirstFail *f)
 	c->failed += f->count - 1;
 }
 
+/* A sealed entry or a leaf, as check_sealed compares them */
+typedef struct SealedRow
+{
+	int64		id;				/* entry id; hash key */
+	int32		log_id;
+	int64		leaf_index;		/* leaves only */
+	int			hlen;
+	uint8		hash[GL_HASH_MAX_SIZE];
+} SealedRow;
+
+/* State of check_sealed for one log */
+typedef struct SealedCheck
+{
+	LogCheck   *lc;
+	HTAB	   *queue;
+	int32		log_id;
+	int64		nentries;
+	FirstFail	lost;
+	FirstFail	badleaf;
+	FirstFail	twice;
+} SealedCheck;
+
+static void
+sealed_row_hash(SealedRow *r, Datum d)
+{
+	bytea	   *b = DatumGetByteaPP(d);
+
+	r->hlen = Min(VARSIZE_ANY_EXHDR(b), GL_HASH_MAX_SIZE);
+	memcpy(r->hash, VARDATA_ANY(b), r->hlen);
+}
+
+/* Decode a govledger.entry_sealed tuple. */
+static void
+entry_row(HeapTuple tup, TupleDesc desc, SealedRow *r)
+{
+	bool		isnull;
+
+	r->id = DatumGetInt64(heap_getattr(tup, Anum_gov_entry_entry_id, desc, &isnull));
+	r->log_id = DatumGetInt32(heap_getattr(tup, Anum_gov_entry_log_id, desc, &isnull));
+	r->leaf_index = -1;
+	sealed_row_hash(r, heap_getattr(tup, Anum_gov_entry_leaf_hash, desc, &isnull));
+}
+
+/* Decode a govledger.leaf tuple (log_id, leaf_index, entry_id, leaf_hash). */
+static void
+leaf_row(HeapTuple tup, TupleDesc desc, SealedRow *r)
+{
+	bool		isnull;
+
+	r->log_id = DatumGetInt32(heap_getattr(tup, 1, desc, &isnull));
+	r->leaf_index = DatumGetInt64(heap_getattr(tup, 2, desc, &isnull));
+	r->id = DatumGetInt64(heap_getattr(tup, 3, desc, &isnull));
+	sealed_row_hash(r, heap_getattr(tup, 4, desc, &isnull));
+}
+
+/* A sealed entry with no leaf: it must still be queued. */
+static void
+entry_without_leaf(SealedCheck *st, const SealedRow *e)
+{
+	if (e->log_id != st->log_id)
+		return;
+	st->nentries++;
+	if (st->queue == NULL || hash_search(st->queue, &e->id, HASH_FIND, NULL) == NULL)
+		first_fail(&st->lost, e->id, st->lc->cxt,
+				   "entry " INT64_FORMAT " is neither sealed nor queued: its leaf was removed from the tree",
+				   e->id);
+}
+
+/* A leaf, with its sealed entry or NULL when there is none. */
+static void
+leaf_with_entry(SealedCheck *st, const SealedRow *l, const SealedRow *e)
+{
+	QueuedItem *q = NULL;
+
+	if (e != NULL && e->log_id == st->log_id)
+		st->nentries++;
+	if (st->queue != NULL)
+		q = hash_search(st->queue, &l->id, HASH_FIND, NULL);
+	if (q != NULL && q->log_id == st->log_id)
+		first_fail(&st->twice, l->id, st->lc->cxt,
+				   "entry " INT64_FORMAT " is sealed and still queued", l->id);
+	if (l->log_id != st->log_id)
+		return;
+	if (e == NULL && q != NULL && q->has_meta)
+	{
+		/* the entry exists, still queued */
+		if (q->log_id != st->log_id)
+			first_fail(&st->badleaf, l->leaf_index, st->lc->cxt,
+					   "leaf " INT64_FORMAT " holds entry " INT64_FORMAT " of another log",
+					   l->leaf_index, l->id);
+		else if (q->hlen != l->hlen || memcmp(q->hash, l->hash, l->hlen) != 0)
+			first_fail(&st->badleaf, l->leaf_index, st->lc->cxt,
+					   "leaf " INT64_FORMAT " (entry " INT64_FORMAT "): its hash differs from the entry's leaf hash",
+					   l->leaf_index, l->id);
+		return;
+	}
+	if (e == NULL)
+		first_fail(&st->badleaf, l->leaf_index, st->lc->cxt,
+				   "leaf " INT64_FORMAT " names entry " INT64_FORMAT ", which does not exist",
+				   l->leaf_index, l->id);
+	else if (e->log_id != st->log_id)
+		first_fail(&st->badleaf, l->leaf_index, st->lc->cxt,
+				   "leaf " INT64_FORMAT " holds entry " INT64_FORMAT " of another log",
+				   l->leaf_index, l->id);
+	else if (e->hlen != l->hlen || memcmp(e->hash, l->hash, l->hlen) != 0)
+		first_fail(&st->badleaf, l->leaf_index, st->lc->cxt,
+				   "leaf " INT64_FORMAT " (entry " INT64_FORMAT "): its hash differs from the entry's leaf hash",
+				   l->leaf_index, l->id);
+}
+
 /*
- * Entries of the log neither sealed nor queued, leaves whose entry is
- * missing or of another log or whose hash differs from the entry's,
- * entries sealed and still queued.
- *
- * One streaming merge by entry id of govledger.entry_sealed (its primary
- * key) and govledger.leaf (its entry_id index), with the queue, normally
- * small, held in a hash table: no join spills, and memory stays flat
- * whatever the size of the log.  Failures are reported in the order of
- * the first one: entries by entry id, leaves by leaf index.
+ * Entries not yet paired with their leaf (or leaves with their entry)
+ * that the heap merge keeps; beyond this it gives up for the index merge.
+ */
+#ifndef SEALED_PENDING_MAX
+#define SEALED_PENDING_MAX	100000
+#endif
+
+static HTAB *
+pending_table(const char *name)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(SealedRow);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * Pair entries and leaves in one pass over both heaps.  The sealer
+ * writes both in the same transaction and in nearly the same order, so a
+ * few pending rows bridge the difference; returns false (having reported
+ * nothing) when more than SEALED_PENDING_MAX would have to wait, for
+ * example after a rewrite of either table.
+ */
+static bool
+sealed_heap_merge(SealedCheck *st)
+{
+	LogCheck   *lc = st->lc;
+	Relation	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
+	Relation	lrel = table_open(lc->rels->leaf, AccessShareLock);
+	TupleDesc	edesc = RelationGetDescr(erel);
+	TupleDesc	ldesc = RelationGetDescr(lrel);
+	TableScanDesc escan = table_beginscan(erel, lc->snap, 0, NULL);
+	TableScanDesc lscan = table_beginscan(lrel, lc->snap, 0, NULL);
+	HTAB	   *pend_e = pending_table("govledger sealcheck pending entries");
+	HTAB	   *pend_l = pending_table("govledger sealcheck pending leaves");
+	bool		e_done = false;
+	bool		ok = true;
+	HeapTuple	tup;
+	SealedRow	l;
+	SealedRow	e;
+	SealedRow  *p;
+	HASH_SEQ_STATUS hs;
+	int64		n = 0;
+
+	while (ok && (tup = heap_getnext(lscan, ForwardScanDirection)) != NULL)
+	{
+		bool		found = false;
+
+		if ((++n & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		leaf_row(tup, ldesc, &l);
+		if (hash_get_num_entries(pend_e) > 0 &&
+			(p = hash_search(pend_e, &l.id, HASH_FIND, NULL)) != NULL)
+		{
+			leaf_with_entry(st, &l, p);
+			hash_search(pend_e, &l.id, HASH_REMOVE, NULL);
+			continue;
+		}
+		while (!found && !e_done)
+		{
+			HeapTuple	etup = heap_getnext(escan, ForwardScanDirection);
+
+			if (etup == NULL)
+			{
+				e_done = true;
+				break;
+			}
+			entry_row(etup, edesc, &e);
+			if (e.id == l.id)
+			{
+				leaf_with_entry(st, &l, &e);
+				found = true;
+			}
+			else if (hash_get_num_entries(pend_l) > 0 &&
+					 (p = hash_search(pend_l, &e.id, HASH_FIND, NULL)) != NULL)
+			{
+				leaf_with_entry(st, p, &e);
+				hash_search(pend_l, &e.id, HASH_REMOVE, NULL);
+			}
+			else
+			{
+				*(SealedRow *) hash_search(pend_e, &e.id, HASH_ENTER, NULL) = e;
+				if (hash_get_num_entries(pend_e) > SEALED_PENDING_MAX)
+				{
+					ok = false;
+					break;
+				}
+			}
+		}
+		if (ok && !found)
+		{
+			*(SealedRow *) hash_search(pend_l, &l.id, HASH_ENTER, NULL) = l;
+			if (hash_get_num_entries(pend_l) > SEALED_PENDING_MAX)
+				ok = false;
+		}
+	}
+	while (ok && !e_done)
+	{
+		HeapTuple	etup = heap_getnext(escan, ForwardScanDirection);
+
+		if (etup == NULL)
+			break;
+		entry_row(etup, edesc, &e);
+		if (hash_get_num_entries(pend_l) > 0 &&
+			(p = hash_search(pend_l, &e.id, HASH_FIND, NULL)) != NULL)
+		{
+			leaf_with_entry(st, p, &e);
+			hash_search(pend_l, &e.id, HASH_REMOVE, NULL);
+		}
+		else
+		{
+			*(SealedRow *) hash_search(pend_e, &e.id, HASH_ENTER, NULL) = e;
+			if (hash_get_num_entries(pend_e) > SEALED_PENDING_MAX)
+				ok = false;
+		}
+	}
+	table_endscan(lscan);
+	table_endscan(escan);
+	table_close(lrel, AccessShareLock);
+	table_close(erel, AccessShareLock);
+	if (ok)
+	{
+		hash_seq_init(&hs, pend_l);
+		while ((p = hash_seq_search(&hs)) != NULL)
+			leaf_with_entry(st, p, NULL);
+		hash_seq_init(&hs, pend_e);
+		while ((p = hash_seq_search(&hs)) != NULL)
+			entry_without_leaf(st, p);
+	}
+	hash_destroy(pend_l);
+	hash_destroy(pend_e);
+	return ok;
+}
+
+/*
+ * Pair entries and leaves by one merge in entry id order of
+ * govledger.entry_sealed (its primary key) and govledger.leaf (its
+ * entry_id index): flat memory whatever the order of the heaps.
  */
 static void
-check_sealed(LogCheck *lc, HTAB *queue)
+sealed_index_merge(SealedCheck *st)
 {
+	LogCheck   *lc = st->lc;
 	Relation	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
 	Relation	eidx = index_open(GovGetCatalog()->entry_pkey, AccessShareLock);
 	Relation	lrel = table_open(lc->rels->leaf, AccessShareLock);
@@ -515,88 +758,35 @@ check_sealed(LogCheck *lc, HTAB *queue)
 	SysScanDesc lscan = systable_beginscan_ordered(lrel, lidx, lc->snap, 0, NULL);
 	HeapTuple	etup = systable_getnext_ordered(escan, ForwardScanDirection);
 	HeapTuple	ltup = systable_getnext_ordered(lscan, ForwardScanDirection);
-	int32		log_id = lc->log.log_id;
-	FirstFail	lost = {0};
-	FirstFail	badleaf = {0};
-	FirstFail	twice = {0};
-	int64		nentries = 0;
+	SealedRow	e;
+	SealedRow	l;
 	int64		n = 0;
 
+	if (etup)
+		entry_row(etup, edesc, &e);
+	if (ltup)
+		leaf_row(ltup, ldesc, &l);
 	while (etup != NULL || ltup != NULL)
 	{
-		bool		isnull;
-		int64		eid = etup ? DatumGetInt64(heap_getattr(etup, Anum_gov_entry_entry_id, edesc, &isnull)) : PG_INT64_MAX;
-		int64		lid = ltup ? DatumGetInt64(heap_getattr(ltup, 3, ldesc, &isnull)) : PG_INT64_MAX;
-		QueuedItem *q = NULL;
-
 		if ((++n & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (eid < lid || ltup == NULL)
+		if (ltup == NULL || (etup != NULL && e.id < l.id))
 		{
-			/* an entry without a leaf must still be queued */
-			if (DatumGetInt32(heap_getattr(etup, Anum_gov_entry_log_id, edesc, &isnull)) == log_id)
-			{
-				nentries++;
-				if (queue == NULL || hash_search(queue, &eid, HASH_FIND, NULL) == NULL)
-					first_fail(&lost, eid, lc->cxt,
-							   "entry " INT64_FORMAT " is neither sealed nor queued: its leaf was removed from the tree",
-							   eid);
-			}
-			etup = systable_getnext_ordered(escan, ForwardScanDirection);
+			entry_without_leaf(st, &e);
+			if ((etup = systable_getnext_ordered(escan, ForwardScanDirection)) != NULL)
+				entry_row(etup, edesc, &e);
 			continue;
 		}
-
-		if (queue != NULL)
-			q = hash_search(queue, &lid, HASH_FIND, NULL);
-		if (q != NULL && q->log_id == log_id)
-			first_fail(&twice, lid, lc->cxt,
-					   "entry " INT64_FORMAT " is sealed and still queued", lid);
-		if (DatumGetInt32(heap_getattr(ltup, 1, ldesc, &isnull)) == log_id)
+		if (etup != NULL && e.id == l.id)
 		{
-			int64		lindex = DatumGetInt64(heap_getattr(ltup, 2, ldesc, &isnull));
-			bytea	   *lh = DatumGetByteaPP(heap_getattr(ltup, 4, ldesc, &isnull));
-			bool		have_entry = false;
-			int32		elog_id = 0;
-			const uint8 *ehash = NULL;
-			int			ehlen = 0;
-
-			if (eid == lid)
-			{
-				bytea	   *eh = DatumGetByteaPP(heap_getattr(etup, Anum_gov_entry_leaf_hash, edesc, &isnull));
-
-				have_entry = true;
-				elog_id = DatumGetInt32(heap_getattr(etup, Anum_gov_entry_log_id, edesc, &isnull));
-				ehash = (const uint8 *) VARDATA_ANY(eh);
-				ehlen = VARSIZE_ANY_EXHDR(eh);
-			}
-			else if (q != NULL && q->has_meta)
-			{
-				have_entry = true;
-				elog_id = q->log_id;
-				ehash = q->hash;
-				ehlen = q->hlen;
-			}
-			if (!have_entry)
-				first_fail(&badleaf, lindex, lc->cxt,
-						   "leaf " INT64_FORMAT " names entry " INT64_FORMAT ", which does not exist",
-						   lindex, lid);
-			else if (elog_id != log_id)
-				first_fail(&badleaf, lindex, lc->cxt,
-						   "leaf " INT64_FORMAT " holds entry " INT64_FORMAT " of another log",
-						   lindex, lid);
-			else if (ehlen != (int) VARSIZE_ANY_EXHDR(lh) ||
-					 memcmp(ehash, VARDATA_ANY(lh), ehlen) != 0)
-				first_fail(&badleaf, lindex, lc->cxt,
-						   "leaf " INT64_FORMAT " (entry " INT64_FORMAT "): its hash differs from the entry's leaf hash",
-						   lindex, lid);
+			leaf_with_entry(st, &l, &e);
+			if ((etup = systable_getnext_ordered(escan, ForwardScanDirection)) != NULL)
+				entry_row(etup, edesc, &e);
 		}
-		if (eid == lid)
-		{
-			if (DatumGetInt32(heap_getattr(etup, Anum_gov_entry_log_id, edesc, &isnull)) == log_id)
-				nentries++;
-			etup = systable_getnext_ordered(escan, ForwardScanDirection);
-		}
-		ltup = systable_getnext_ordered(lscan, ForwardScanDirection);
+		else
+			leaf_with_entry(st, &l, NULL);
+		if ((ltup = systable_getnext_ordered(lscan, ForwardScanDirection)) != NULL)
+			leaf_row(ltup, ldesc, &l);
 	}
 	systable_endscan_ordered(lscan);
 	systable_endscan_ordered(escan);
@@ -604,6 +794,44 @@ check_sealed(LogCheck *lc, HTAB *queue)
 	table_close(lrel, AccessShareLock);
 	index_close(eidx, AccessShareLock);
 	table_close(erel, AccessShareLock);
+}
+
+/*
+ * Entries of the log neither sealed nor queued, leaves whose entry is
+ * missing or of another log or whose hash differs from the entry's,
+ * entries sealed and still queued.
+ *
+ * Sealed entries (govledger.entry_sealed) are paired with their leaves
+ * (govledger.leaf) in one pass over both heaps, or, when the heaps are
+ * far out of step, by a merge in entry id order over their indexes; the
+ * queue, normally small, is held in a hash table.  No join spills, and
+ * memory stays bounded whatever the size of the log.  The first failure
+ * reported is the one with the lowest entry id (leaves: leaf index),
+ * whatever order the rows were met in.
+ */
+static void
+check_sealed(LogCheck *lc, HTAB *queue)
+{
+	SealedCheck st;
+
+	memset(&st, 0, sizeof(st));
+	st.lc = lc;
+	st.queue = queue;
+	st.log_id = lc->log.log_id;
+	if (!sealed_heap_merge(&st))
+	{
+		if (st.lost.msg)
+			pfree(st.lost.msg);
+		if (st.badleaf.msg)
+			pfree(st.badleaf.msg);
+		if (st.twice.msg)
+			pfree(st.twice.msg);
+		memset(&st, 0, sizeof(st));
+		st.lc = lc;
+		st.queue = queue;
+		st.log_id = lc->log.log_id;
+		sealed_index_merge(&st);
+	}
 
 	/* queued entries of the log count as entries */
 	if (queue != NULL)
@@ -613,13 +841,13 @@ check_sealed(LogCheck *lc, HTAB *queue)
 
 		hash_seq_init(&hs, queue);
 		while ((q = hash_seq_search(&hs)) != NULL)
-			if (q->has_meta && q->log_id == log_id)
-				nentries++;
+			if (q->has_meta && q->log_id == st.log_id)
+				st.nentries++;
 	}
-	report_fail(lc->leaves, lc->cxt, &badleaf);
-	report_fail(lc->sealed, lc->cxt, &lost);
-	report_fail(lc->sealed, lc->cxt, &twice);
-	lc->sealed->checked = nentries;
+	report_fail(lc->leaves, lc->cxt, &st.badleaf);
+	report_fail(lc->sealed, lc->cxt, &st.lost);
+	report_fail(lc->sealed, lc->cxt, &st.twice);
+	lc->sealed->checked = st.nentries;
 }
 
 /*
