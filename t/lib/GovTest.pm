@@ -28,11 +28,19 @@ sub run_as
 {
 	my @cmd = @_;
 
-	if ($> == 0)
+	my @run = $> == 0
+		? ('runuser', '-u', $RUNAS, '--', @cmd)
+		: ('sudo', '-n', '-u', $RUNAS, '--', @cmd);
+
+	# from /, since the user may not be allowed into the current directory
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0)
 	{
-		return system('runuser', '-u', $RUNAS, '--', @cmd);
+		chdir('/');
+		exec(@run) or POSIX::_exit(127);
 	}
-	return system('sudo', '-n', '-u', $RUNAS, '--', @cmd);
+	waitpid($pid, 0);
+	return $?;
 }
 
 # Run a command as root (directly, or through sudo for a sudo user).
