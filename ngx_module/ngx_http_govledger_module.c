@@ -146,6 +146,13 @@ static ngx_command_t  ngx_http_govledger_commands[] = {
       offsetof(ngx_http_govledger_loc_conf_t, timeout),
       NULL },
 
+    { ngx_string("govledger_content_type"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_govledger_loc_conf_t, content_type),
+      NULL },
+
     { ngx_string("govledger_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_govledger_status,
@@ -308,6 +315,8 @@ ngx_http_govledger_create_loc_conf(ngx_conf_t *cf)
      *     lcf->anonymous_role = { 0, NULL };
      *     lcf->calls = NULL;
      *     lcf->methods = 0;
+     *     lcf->content_type = { 0, NULL };
+     *     lcf->text_rows = 0;
      */
 
     lcf->auth = NGX_CONF_UNSET_UINT;
@@ -341,6 +350,14 @@ ngx_http_govledger_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->mtls_roles, prev->mtls_roles, NULL);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 30000);
     ngx_conf_merge_value(conf->body_json, prev->body_json, 1);
+    ngx_conf_merge_str_value(conf->content_type, prev->content_type,
+                             "application/json");
+
+    /* any other type than JSON: the rows of a result are lines of text */
+    conf->text_rows = !(conf->content_type.len == 16
+                        && ngx_strncasecmp(conf->content_type.data,
+                                           (u_char *) "application/json",
+                                           16) == 0);
 
     if (conf->methods == 0) {
         conf->methods = prev->methods ? prev->methods

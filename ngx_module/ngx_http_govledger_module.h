@@ -178,6 +178,8 @@ typedef struct {
     ngx_uint_t                 methods;
     ngx_msec_t                 timeout;    /* statement timeout */
     ngx_flag_t                 body_json;
+    ngx_str_t                  content_type; /* of successful results */
+    ngx_flag_t                 text_rows;  /* rows as lines, not JSON */
 } ngx_http_govledger_loc_conf_t;
 
 
@@ -200,6 +202,7 @@ typedef struct {
 
     ngx_str_t                  body;       /* NUL-terminated */
     ngx_buf_t                 *stream;     /* rows gathered for sending */
+    ngx_uint_t                 text_rows;  /* streaming lines, not JSON */
     ngx_uint_t                 nparams;
     char                     **params;
 

@@ -3,7 +3,9 @@
  * Copyright (C) govledger contributors
  *
  * PGresult to HTTP: the function's json/jsonb/text value is the body as
- * it is; errors become JSON {code, message, details, hint} with a status
+ * it is, the values of a set-returning function a JSON array, or, under
+ * govledger_content_type other than JSON (text/csv, say), lines of text,
+ * one a row; errors become JSON {code, message, details, hint} with a status
  * from the SQLSTATE table below (documented in docs/nginx-module.md).
  * Server errors never show the database's own message to the client.
  */
@@ -26,6 +28,10 @@ static ngx_int_t ngx_http_govledger_add_header(ngx_http_request_t *r,
 static ngx_int_t ngx_http_govledger_server_timing(ngx_http_request_t *r);
 static ngx_int_t ngx_http_govledger_send_body(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
+static ngx_int_t ngx_http_govledger_send_lines(ngx_http_request_t *r,
+    PGresult *res);
+static void ngx_http_govledger_set_content_type(ngx_http_request_t *r,
+    ngx_uint_t status);
 static ngx_int_t ngx_http_govledger_stream_buf(ngx_http_request_t *r,
     ngx_buf_t *b, ngx_uint_t last);
 
@@ -107,11 +113,12 @@ ngx_int_t
 ngx_http_govledger_send_result(ngx_http_request_t *r,
     ngx_http_govledger_ctx_t *ctx, PGresult *res)
 {
-    u_char      *p, *data;
-    size_t       len;
-    ngx_int_t    i, n;
-    ngx_uint_t   status;
-    const char  *sqlstate, *message, *detail, *hint;
+    u_char                         *p, *data;
+    size_t                          len;
+    ngx_int_t                       i, n;
+    ngx_uint_t                      status;
+    const char                     *sqlstate, *message, *detail, *hint;
+    ngx_http_govledger_loc_conf_t  *glcf;
 
     if (res == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -187,6 +194,12 @@ ngx_http_govledger_send_result(ngx_http_request_t *r,
         return ngx_http_govledger_send_body(r, NGX_HTTP_NO_CONTENT, NULL, 0);
     }
 
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_govledger_module);
+
+    if (glcf->text_rows) {
+        return ngx_http_govledger_send_lines(r, res);
+    }
+
     if (n == 1) {
         if (PQgetisnull(res, 0, 0)) {
             return ngx_http_govledger_send_body(r, NGX_HTTP_OK,
@@ -240,6 +253,66 @@ ngx_http_govledger_send_result(ngx_http_request_t *r,
 }
 
 
+/* the values of a result as lines of text, each ending in a newline */
+
+static ngx_int_t
+ngx_http_govledger_send_lines(ngx_http_request_t *r, PGresult *res)
+{
+    u_char     *p, *data;
+    size_t      len;
+    ngx_int_t   i, n;
+
+    n = PQntuples(res);
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += PQgetlength(res, i, 0) + 1;
+    }
+
+    if (len == 0) {
+        return ngx_http_govledger_send_body(r, NGX_HTTP_OK, NULL, 0);
+    }
+
+    data = ngx_pnalloc(r->pool, len);
+    if (data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = data;
+
+    for (i = 0; i < n; i++) {
+        p = ngx_cpymem(p, PQgetvalue(res, i, 0), PQgetlength(res, i, 0));
+        *p++ = LF;
+    }
+
+    return ngx_http_govledger_send_body(r, NGX_HTTP_OK, data, len);
+}
+
+
+/*
+ * Content-Type of a response: the location's govledger_content_type for
+ * a successful result, JSON for anything else (errors are JSON always).
+ */
+
+static void
+ngx_http_govledger_set_content_type(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_http_govledger_loc_conf_t  *glcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_govledger_module);
+
+    if (status < NGX_HTTP_SPECIAL_RESPONSE) {
+        r->headers_out.content_type = glcf->content_type;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+}
+
+
 /*
  * Streaming of a read-only call's rows (single-row mode): the first call
  * sends the header and "[row", the next ",row" each, the end "]".  Rows
@@ -256,16 +329,15 @@ ngx_int_t
 ngx_http_govledger_stream_row(ngx_http_request_t *r,
     ngx_http_govledger_ctx_t *ctx, PGresult *res, ngx_uint_t first)
 {
-    size_t      len;
-    ngx_int_t   rc;
-    ngx_buf_t  *b;
+    size_t                          len;
+    ngx_int_t                       rc;
+    ngx_buf_t                      *b;
+    ngx_http_govledger_loc_conf_t  *glcf;
 
     if (first) {
         r->headers_out.status = NGX_HTTP_OK;
         r->headers_out.content_length_n = -1;
-        ngx_str_set(&r->headers_out.content_type, "application/json");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-        r->headers_out.content_type_lowcase = NULL;
+        ngx_http_govledger_set_content_type(r, NGX_HTTP_OK);
 
         if (ngx_http_govledger_server_timing(r) != NGX_OK) {
             return NGX_ERROR;
@@ -284,7 +356,18 @@ ngx_http_govledger_stream_row(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    len = 1 + (PQgetisnull(res, 0, 0) ? 4 : (size_t) PQgetlength(res, 0, 0));
+    if (first) {
+        glcf = ngx_http_get_module_loc_conf(r, ngx_http_govledger_module);
+        ctx->text_rows = glcf->text_rows;
+    }
+
+    if (ctx->text_rows) {
+        len = 1 + (size_t) PQgetlength(res, 0, 0);
+
+    } else {
+        len = 1 + (PQgetisnull(res, 0, 0) ? 4
+                                          : (size_t) PQgetlength(res, 0, 0));
+    }
 
     b = ctx->stream;
 
@@ -306,6 +389,13 @@ ngx_http_govledger_stream_row(ngx_http_request_t *r,
         }
 
         ctx->stream = b;
+    }
+
+    if (ctx->text_rows) {
+        b->last = ngx_cpymem(b->last, PQgetvalue(res, 0, 0), len - 1);
+        *b->last++ = LF;
+
+        return NGX_OK;
     }
 
     *b->last++ = first ? '[' : ',';
@@ -347,7 +437,9 @@ ngx_http_govledger_stream_end(ngx_http_request_t *r)
         }
     }
 
-    *b->last++ = ']';
+    if (!ctx->text_rows) {
+        *b->last++ = ']';
+    }
 
     return ngx_http_govledger_stream_buf(r, b, 1);
 }
@@ -472,9 +564,7 @@ ngx_http_govledger_send_body(ngx_http_request_t *r, ngx_uint_t status,
     r->headers_out.content_length_n = len;
 
     if (status != NGX_HTTP_NO_CONTENT) {
-        ngx_str_set(&r->headers_out.content_type, "application/json");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-        r->headers_out.content_type_lowcase = NULL;
+        ngx_http_govledger_set_content_type(r, status);
     }
 
     if (ngx_http_govledger_server_timing(r) != NGX_OK) {

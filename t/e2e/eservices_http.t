@@ -292,8 +292,14 @@ is($j->{status}, 'valid', 'the licence still checks out');
 is(dbq("SELECT bool_and(ok) FROM govledger.verify()"), 't', 'govledger.verify finds no damage');
 
 # reports ---------------------------------------------------------------------------
-($st) = call('GET', '/api/reports/online_share.csv', 'reporter');
+($st, $j, $r) = call('GET', '/api/reports/online_share.csv', 'reporter');
 is($st, 200, 'GET /api/reports/online_share.csv for the reporter');
+is($r->{headers}{'content-type'}, 'text/csv; charset=utf-8', '... as CSV');
+my @csv = split /\n/, $r->{content};
+is($csv[0], 'month,online,counter,total,online_share', '... a header line first');
+my $expected_rows = dbq('SELECT count(*) FROM report.online_share');
+is(scalar(@csv) - 1, $expected_rows, '... then one line a row of the view');
+ok(!grep({ !/^[^,]*(,[^,]*){4}$/ } @csv[1 .. $#csv]), '... each with the five columns');
 ($st) = call('GET', '/api/reports/online_share.csv', 'wang');
 is($st, 403, '... not for a citizen');
 
