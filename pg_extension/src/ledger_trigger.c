@@ -24,10 +24,12 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "nodes/plannodes.h"
+#include "storage/proc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -42,7 +44,16 @@
  * query around it (false at top level).
  */
 static bool running_may_skip = false;
+static int	running_depth = 0;
 static ExecutorRun_hook_type prev_executor_run = NULL;
+
+/*
+ * The transaction during which the library was loaded, if it was loaded
+ * inside one (on demand, by its first function call): the statement
+ * running then started before the hook was installed, so what it may do
+ * is unknown and its rows are recorded after they are stored.
+ */
+static LocalTransactionId loaded_in_lxid = InvalidLocalTransactionId;
 
 static bool
 plan_may_skip(Plan *plan)
@@ -77,6 +88,7 @@ gov_executor_run(QueryDesc *qd, ScanDirection dir, uint64 count,
 	bool		saved = running_may_skip;
 
 	running_may_skip = query_may_skip(qd->plannedstmt);
+	running_depth++;
 	PG_TRY();
 	{
 		if (prev_executor_run)
@@ -87,6 +99,7 @@ gov_executor_run(QueryDesc *qd, ScanDirection dir, uint64 count,
 	PG_FINALLY();
 	{
 		running_may_skip = saved;
+		running_depth--;
 	}
 	PG_END_TRY();
 }
@@ -97,6 +110,8 @@ GovTriggerInit(void)
 {
 	prev_executor_run = ExecutorRun_hook;
 	ExecutorRun_hook = gov_executor_run;
+	if (IsTransactionState())
+		loaded_in_lxid = MyProc->lxid;
 }
 
 /*
@@ -108,7 +123,9 @@ GovTriggerInit(void)
 static bool
 record_after(GovLedger *ledger)
 {
-	return running_may_skip || !ledger->record_before;
+	return running_may_skip || !ledger->record_before ||
+		(running_depth == 0 && loaded_in_lxid != InvalidLocalTransactionId &&
+		 MyProc->lxid == loaded_in_lxid);
 }
 
 /* SQL function: govledger._record_after(tbl regclass) returns bool */
