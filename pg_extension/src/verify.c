@@ -11,24 +11,25 @@
  *					copied from another ledger does not)
  *	 row_hash		the leaf recomputed from the row equals the leaf
  *					stored in the entry
- *	 entry_leaf		the stored leaf equals the leaf queued for sealing
- *					at insert, or the sealed leaf
+ *	 entry_leaf		the stored leaf of a sealed entry equals its sealed
+ *					leaf
  *	 entry_row		every entry of the ledger has exactly one row (a
  *					deleted row leaves an entry without a row)
- * A leaf mismatch is told apart as row_hash or entry_leaf by the witness
- * the insert path wrote to govledger.unsealed (or, once sealed, the leaf
- * in govledger.leaf): if the witness equals the
- * recomputed leaf, the stored leaf was altered; if it equals the stored
- * leaf, the row (or its entry's metadata) changed.
+ * A leaf mismatch is told apart as row_hash or entry_leaf by the sealed
+ * leaf in govledger.leaf, the witness: if it equals the recomputed leaf,
+ * the stored leaf was altered; if it equals the stored leaf, the row (or
+ * its entry's metadata) changed.  An entry still queued has no witness.
  *
- * Memory stays flat: rows are read in batches of a fixed size (sorted by
- * entry id so that one range scan of govledger.entry's primary key finds
- * their entries), each row is processed in a memory context reset for
- * the next one, and only a bounded list of leaf mismatches is kept for
- * the classification.  Other modules add checks (trees, blocks) with
- * GovVerifyRegister(); their results become further rows of the output.
- * Verification returns damage as rows; it raises errors only for bad
- * arguments.
+ * Rows are read in batches of a fixed size, sorted by entry id so that
+ * one range scan of govledger.entry_sealed's primary key finds their
+ * entries; rows whose entry is not sealed yet find it among the ledger's
+ * queued entries, which are held in memory (the background sealer keeps
+ * the queue to a few milliseconds of inserts).  Each row is processed in
+ * a memory context reset for the next one, and only a bounded list of
+ * leaf mismatches is kept for the classification.  Other modules add
+ * checks (trees, blocks) with GovVerifyRegister(); their results become
+ * further rows of the output.  Verification returns damage as rows; it
+ * raises errors only for bad arguments.
  *
  * Copyright (c) 2026, govledger contributors
  *
