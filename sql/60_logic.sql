@@ -202,73 +202,102 @@ END
 $$;
 COMMENT ON FUNCTION app.current_status(bigint) IS 'the latest status of an application';
 
+-- The automatic check of every requirement of a service, for an applicant
+-- and (perhaps) a company, against the attestations in force at a time:
+-- one row per requirement, in requirement order, naming the attestation
+-- that satisfies it or saying why none does.  Candidates are tried newest
+-- first (recorded_at, then attestation_id); the first one in force wins;
+-- when none is, the reason is that of the newest.  "In force" is the rule of
+-- app.attestation_problem (valid at that time, neither revoked nor
+-- suspended then), written out over the candidate's own columns so that
+-- the whole check is one query: it reads only the applicant's and the
+-- company's attestations (by index, also in a generic plan), and the
+-- planner inlines it into the statement that uses it (SQL, STABLE, not
+-- STRICT, no SET clause).
+CREATE OR REPLACE FUNCTION app.requirement_checks(p_service text, p_person bigint,
+												  p_company bigint, p_at timestamptz)
+RETURNS TABLE (requirement text, attestation_id bigint, satisfied boolean,
+			   detail text)
+LANGUAGE sql STABLE
+AS $$
+	SELECT r.requirement, c.found, c.found IS NOT NULL,
+		   CASE WHEN c.found IS NOT NULL
+				THEN 'attestation ' || c.found || ' in force'
+				WHEN r.requirement IN ('company_registered', 'address')
+					 AND p_company IS NULL
+				THEN 'no company given'
+				ELSE coalesce(c.why, 'no attestation')
+		   END
+	FROM app.service_requirement r
+	CROSS JOIN LATERAL (
+		SELECT (array_agg(x.attestation_id
+						  ORDER BY x.recorded_at DESC, x.attestation_id DESC)
+					FILTER (WHERE x.problem IS NULL))[1] AS found,
+			   (array_agg('attestation ' || x.attestation_id || x.problem
+						  ORDER BY x.recorded_at DESC, x.attestation_id DESC))[1] AS why
+		FROM (SELECT a.attestation_id, a.recorded_at,
+					 CASE
+						 WHEN p_at < a.valid_from THEN ' not yet valid'
+						 WHEN a.valid_until IS NOT NULL AND p_at >= a.valid_until
+						 THEN ' expired'
+						 ELSE coalesce(' ' || (
+								SELECT CASE v.action WHEN 'revoke' THEN 'revoked: '
+													 ELSE 'suspended: ' END
+									   || v.reason
+								FROM app.revocation v
+								WHERE v.attestation_id = a.attestation_id
+								  AND v.effective_at <= p_at
+								  AND (v.effective_until IS NULL OR p_at < v.effective_until)
+								ORDER BY v.action = 'revoke' DESC, v.effective_at
+								LIMIT 1),
+							CASE WHEN r.requirement = 'company_registered'
+									  AND a.company_status <> 'active'
+								 THEN ': company status ' || a.company_status END)
+					 END AS problem
+			  FROM app.attestation a
+			  WHERE a.kind = r.requirement
+				AND ((r.requirement IN ('identity_verified', 'qualification')
+					  AND a.person_id = p_person)
+					 OR (r.requirement IN ('company_registered', 'address')
+						 AND a.company_id = p_company))
+				AND (r.requirement <> 'qualification'
+					 OR a.qualification = r.qualification)
+				AND (r.requirement <> 'company_registered'
+					 OR a.representative_id = p_person)
+			  OFFSET 0) AS x  -- not flattened: problem is computed once per row
+	) AS c
+	WHERE r.service_code = p_service
+	ORDER BY r.requirement
+$$;
+COMMENT ON FUNCTION app.requirement_checks(text, bigint, bigint, timestamptz) IS
+	'for each requirement of a service (in order): the attestation in force at that time that satisfies it for that applicant and company, or why none does';
+
 -- Check every requirement of the application's service against the
 -- attestations in force now; record which attestation satisfied which
 -- requirement, or why none did.  Returns true when all are satisfied.
+-- (api.submit_application does the same inline, with the values at hand.)
 CREATE OR REPLACE FUNCTION app.auto_verify(aid bigint)
 RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 DECLARE
 	a app.application;
-	req record;
-	cand record;
-	found_id bigint;
-	why text;
-	all_ok boolean := true;
-	t timestamptz := now();
+	all_ok boolean;
 BEGIN
 	SELECT * INTO STRICT a FROM app.application WHERE application_id = aid;
-	FOR req IN SELECT requirement, qualification FROM app.service_requirement
-			   WHERE service_code = a.service_code ORDER BY requirement
-	LOOP
-		found_id := NULL;
-		why := NULL;
-		IF req.requirement IN ('company_registered', 'address')
-		   AND a.company_id IS NULL THEN
-			why := 'no company given';
-		END IF;
-		FOR cand IN
-			SELECT x.attestation_id, x.agency_code, x.company_status
-			FROM app.attestation x
-			WHERE x.kind = req.requirement
-			  AND CASE req.requirement
-				  WHEN 'identity_verified' THEN x.person_id = a.person_id
-				  WHEN 'qualification' THEN x.person_id = a.person_id
-					   AND x.qualification = req.qualification
-				  WHEN 'company_registered' THEN x.company_id = a.company_id
-					   AND x.representative_id = a.person_id
-				  WHEN 'address' THEN x.company_id = a.company_id
-				  END
-			ORDER BY x.recorded_at DESC, x.attestation_id DESC
-		LOOP
-			EXIT WHEN why = 'no company given';
-			IF app.attestation_problem(cand.attestation_id, t) IS NOT NULL THEN
-				why := coalesce(why, 'attestation ' || cand.attestation_id || ' '
-								|| app.attestation_problem(cand.attestation_id, t));
-			ELSIF req.requirement = 'company_registered'
-				  AND cand.company_status <> 'active' THEN
-				why := coalesce(why, 'attestation ' || cand.attestation_id
-								|| ': company status ' || cand.company_status);
-			ELSE
-				found_id := cand.attestation_id;
-				EXIT;
-			END IF;
-		END LOOP;
-		IF found_id IS NULL THEN
-			all_ok := false;
-		END IF;
+	WITH v AS (
 		INSERT INTO app.verification (application_id, requirement,
 									  attestation_id, satisfied, detail,
 									  checked_at)
-		VALUES (aid, req.requirement, found_id, found_id IS NOT NULL,
-				CASE WHEN found_id IS NOT NULL
-					 THEN 'attestation ' || found_id || ' in force'
-					 ELSE coalesce(why, 'no attestation') END,
-				t);
-	END LOOP;
-	PERFORM app.add_event(aid, CASE WHEN all_ok THEN 'verified'
-									ELSE 'needs_review' END, 'system');
+		SELECT aid, c.requirement, c.attestation_id, c.satisfied, c.detail, now()
+		FROM app.requirement_checks(a.service_code, a.person_id, a.company_id,
+									now()) AS c
+		ORDER BY c.requirement
+		RETURNING satisfied)
+	SELECT coalesce(bool_and(satisfied), true) INTO all_ok FROM v;
+	INSERT INTO app.application_event (application_id, status, actor)
+	VALUES (aid, CASE WHEN all_ok THEN 'verified' ELSE 'needs_review' END,
+			'system');
 	RETURN all_ok;
 END
 $$;
