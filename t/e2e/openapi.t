@@ -8,7 +8,8 @@
 # function it calls and its authentication; every documented path and
 # method exists in the configuration.  Every operation answers the gateway's
 # error body for its errors; the roles of each operation are those granted
-# EXECUTE on its function in sql/*.sql.  GET handed to a named location
+# EXECUTE on its function in sql/*.sql.  A call may name its methods
+# (`govledger_call GET api.f;`), and GET handed to a named location
 # (`error_page 418 = @name; if ($request_method = GET) { return 418; }`)
 # counts as that location's route.
 #
@@ -168,9 +169,19 @@ sub location_info
 		if ($n eq 'govledger_methods') { $i{methods} = [ map { uc } @{ $d->{args} } ]; }
 		elsif ($n eq 'govledger_call')
 		{
-			my ($fn, @vals) = @{ $d->{args} };
-			$i{call} = $fn;
-			$i{vars} = [ map { [ /\$\{?(\w+)\}?/g ] } @vals ];
+			my @args = @{ $d->{args} };
+			my $only = $args[0] =~ /^[A-Z]+(?:[|,][A-Z]+)*$/ ? shift(@args) : undef;
+			my ($fn, @vals) = @args;
+			my %c = (call => $fn, vars => [ map { [ /\$\{?(\w+)\}?/g ] } @vals ]);
+			if ($only)
+			{
+				# a call for the methods it names (GET implies HEAD)
+				$i{by_method}{$_} = \%c for split /[|,]/, $only;
+			}
+			else
+			{
+				@i{qw(call vars)} = @c{qw(call vars)};
+			}
 		}
 		elsif ($n eq 'govledger_auth') { $i{auth} = $d->{args}[0]; }
 		elsif ($n eq 'govledger_anonymous_role') { $i{anonymous_role} = $d->{args}[0]; }
@@ -280,10 +291,17 @@ sub collect_locations
 			}
 			add_route($m, $tpl, \@caps, $n, $target);
 		}
+		my %by = %{ $i->{by_method} || {} };
+		for my $m (sort keys %by)
+		{
+			next if $m eq 'HEAD';
+			push @problems, "$file:$d->{line}: unknown method $m" unless $METHODS{$m};
+			add_route($m, $tpl, \@caps, { %$i, %{ $by{$m} } }, undef);
+		}
 		next unless $i->{call} || $i->{status};
 		for my $m (@{ $i->{methods} })
 		{
-			next if $m eq 'HEAD' || $div{$m};
+			next if $m eq 'HEAD' || $div{$m} || $by{$m};
 			push @problems, "$file:$d->{line}: unknown method $m" unless $METHODS{$m};
 			add_route($m, $tpl, \@caps, $i, undef);
 		}
