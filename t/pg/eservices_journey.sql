@@ -12,7 +12,7 @@ BEGIN;
 SELECT to_regprocedure('govledger.verify_signature(text,bytea,bytea,bytea)') IS NOT NULL
 	AS have_sig \gset
 \if :have_sig
-SELECT plan(76);
+SELECT plan(77);
 \ir ../e2e/fixtures/eservices_pgtap_setup.sql
 \ir ../e2e/fixtures/eservices_fixture.sql
 
@@ -207,6 +207,87 @@ SELECT pg_temp.fx_as('citizen', '{"sub": "citizen-zhao"}');
 SELECT is(api.submit_application('{"service": "food_business_licence", "district": "110105", "id_number": "130132199210293822", "company_code": "92340602MA2UK33127"}')::jsonb
 		  ->> 'status', 'verified',
 	'the newest attestation in force (active, with the qualification) verifies it');
+
+-- app.requirement_checks writes out the rule of app.attestation_problem in
+-- one query: it must decide exactly as checking each candidate with
+-- app.attestation_problem, newest first, does -- for every applicant and
+-- company of the fixture, every service, and times just before, at and
+-- just after each limit of a validity, revocation or suspension
+SELECT pg_temp.fx_reset();
+CREATE FUNCTION pg_temp.fx_checks_one_by_one(svc text, pid bigint, cid bigint,
+											 t timestamptz)
+RETURNS TABLE (requirement text, attestation_id bigint, satisfied boolean,
+			   detail text)
+LANGUAGE plpgsql AS $f$
+DECLARE
+	req record;
+	cand record;
+	found_id bigint;
+	why text;
+BEGIN
+	FOR req IN SELECT r.requirement, r.qualification FROM app.service_requirement r
+			   WHERE r.service_code = svc ORDER BY r.requirement
+	LOOP
+		found_id := NULL;
+		why := CASE WHEN req.requirement IN ('company_registered', 'address')
+						 AND cid IS NULL THEN 'no company given' END;
+		FOR cand IN
+			SELECT x.attestation_id AS id, x.company_status FROM app.attestation x
+			WHERE x.kind = req.requirement
+			  AND CASE req.requirement
+				  WHEN 'identity_verified' THEN x.person_id = pid
+				  WHEN 'qualification' THEN x.person_id = pid
+					   AND x.qualification = req.qualification
+				  WHEN 'company_registered' THEN x.company_id = cid
+					   AND x.representative_id = pid
+				  WHEN 'address' THEN x.company_id = cid
+				  END
+			ORDER BY x.recorded_at DESC, x.attestation_id DESC
+		LOOP
+			IF app.attestation_problem(cand.id, t) IS NOT NULL THEN
+				why := coalesce(why, 'attestation ' || cand.id || ' '
+								|| app.attestation_problem(cand.id, t));
+			ELSIF req.requirement = 'company_registered'
+				  AND cand.company_status <> 'active' THEN
+				why := coalesce(why, 'attestation ' || cand.id
+								|| ': company status ' || cand.company_status);
+			ELSE
+				found_id := cand.id;
+				EXIT;
+			END IF;
+		END LOOP;
+		requirement := req.requirement;
+		attestation_id := found_id;
+		satisfied := found_id IS NOT NULL;
+		detail := CASE WHEN found_id IS NOT NULL
+					   THEN 'attestation ' || found_id || ' in force'
+					   ELSE coalesce(why, 'no attestation') END;
+		RETURN NEXT;
+	END LOOP;
+END
+$f$;
+CREATE TEMP TABLE fx_check_cases AS
+	SELECT s.service_code AS svc, p.person_id AS pid, c.company_id AS cid, t
+	FROM app.service s
+	CROSS JOIN app.person p
+	CROSS JOIN (SELECT company_id FROM app.company UNION ALL SELECT NULL) c
+	CROSS JOIN (SELECT now() UNION
+				SELECT x + d
+				FROM (SELECT valid_from FROM app.attestation
+					  UNION SELECT valid_until FROM app.attestation
+					  UNION SELECT effective_at FROM app.revocation
+					  UNION SELECT effective_until FROM app.revocation) AS b(x),
+					 unnest(ARRAY['-1 second', '0', '1 second']::interval[]) AS d
+				WHERE x IS NOT NULL) AS times(t);
+SELECT ok((SELECT count(*) FROM fx_check_cases) > 0
+		  AND NOT EXISTS (
+			SELECT 1 FROM fx_check_cases k
+			WHERE ARRAY(SELECT row(c.*)::text
+						FROM app.requirement_checks(k.svc, k.pid, k.cid, k.t) c)
+				  IS DISTINCT FROM
+				  ARRAY(SELECT row(c.*)::text
+						FROM pg_temp.fx_checks_one_by_one(k.svc, k.pid, k.cid, k.t) c)),
+	'requirement_checks decides as app.attestation_problem does, candidate by candidate');
 
 -- malformed input: a clear error and nothing written ----------------------
 SELECT pg_temp.fx_reset();
