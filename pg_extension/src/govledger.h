@@ -228,4 +228,11 @@ typedef void (*GovVerifyFn) (Oid relid, List **results);
 
 extern void GovVerifyRegister(GovVerifyFn fn);
 
+/*
+ * Count a failure of check c; the first one's description is formatted
+ * into memory context cxt and kept in c->first_failure.
+ */
+extern void GovCheckFail(GovCheckResult *c, MemoryContext cxt,
+						 const char *fmt,...) pg_attribute_printf(3, 4);
+
 #endif							/* GOVLEDGER_H */

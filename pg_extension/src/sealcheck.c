@@ -81,37 +81,6 @@ typedef struct LogCheck
 	MemoryContext cxt;			/* where results live */
 } LogCheck;
 
-static void
-fail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
-	pg_attribute_printf(3, 4);
-
-static void
-fail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
-{
-	c->failed++;
-	if (c->first_failure == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-		StringInfoData s;
-
-		initStringInfo(&s);
-		for (;;)
-		{
-			va_list		ap;
-			int			needed;
-
-			va_start(ap, fmt);
-			needed = appendStringInfoVA(&s, fmt, ap);
-			va_end(ap);
-			if (needed == 0)
-				break;
-			enlargeStringInfo(&s, needed);
-		}
-		c->first_failure = s.data;
-		MemoryContextSwitchTo(old);
-	}
-}
-
 static GovCheckResult *
 new_result(LogCheck *lc, const char *what, List **results)
 {
@@ -196,12 +165,12 @@ compare_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 	while (c->have && subtree_before(c, last_leaf, level))
 		subtree_next(lc);
 	if (!c->have || c->last_leaf != last_leaf || c->level != level)
-		fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") is missing",
+		GovCheckFail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") is missing",
 			 level, index);
 	else
 	{
 		if (c->len != lc->log.hash->size || memcmp(c->hash, hash, c->len) != 0)
-			fail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") differs from the hash recomputed from its leaves",
+			GovCheckFail(lc->tree, lc->cxt, "subtree (level %d, index " UINT64_FORMAT ") differs from the hash recomputed from its leaves",
 				 level, index);
 		subtree_next(lc);
 	}
@@ -229,14 +198,14 @@ check_block(LogCheck *lc, HeapTuple tup, TupleDesc desc, const uint8 *root,
 
 	lc->blocks->checked++;
 	if (block_no != expect_no)
-		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT " is missing (the chain jumps from " INT64_FORMAT " to " INT64_FORMAT ")",
+		GovCheckFail(lc->blocks, lc->cxt, "block " INT64_FORMAT " is missing (the chain jumps from " INT64_FORMAT " to " INT64_FORMAT ")",
 			 expect_no, expect_no - 1, block_no);
 	if (have_prev != !prev_null ||
 		(have_prev && (VARSIZE_ANY_EXHDR(DatumGetByteaPP(prevd)) != hsize ||
 					   memcmp(VARDATA_ANY(DatumGetByteaPP(prevd)), prev_hash, hsize) != 0)))
-		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": previous-hash link broken", block_no);
+		GovCheckFail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": previous-hash link broken", block_no);
 	if (VARSIZE_ANY_EXHDR(broot) != hsize || memcmp(VARDATA_ANY(broot), root, hsize) != 0)
-		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": root differs from the tree of its " INT64_FORMAT " leaves recomputed from the leaves",
+		GovCheckFail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": root differs from the tree of its " INT64_FORMAT " leaves recomputed from the leaves",
 			 block_no, size);
 	else
 	{
@@ -244,13 +213,13 @@ check_block(LogCheck *lc, HeapTuple tup, TupleDesc desc, const uint8 *root,
 					 prev_null ? NULL : (const uint8 *) VARDATA_ANY(DatumGetByteaPP(prevd)),
 					 at, want);
 		if (VARSIZE_ANY_EXHDR(bhash) != hsize || memcmp(VARDATA_ANY(bhash), want, hsize) != 0)
-			fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": block hash does not match its contents", block_no);
+			GovCheckFail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": block hash does not match its contents", block_no);
 	}
 	if (GlCheckpointVerify(note, strlen(note), GovLogVerifier(&lc->log), hsize,
 						   lc->log.name, &cp, "checkpoint", err, sizeof(err)) != 0)
-		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": %s", block_no, err);
+		GovCheckFail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": %s", block_no, err);
 	else if ((int64) cp.size != size || memcmp(cp.root, root, hsize) != 0)
-		fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": signed checkpoint is for another tree than the block", block_no);
+		GovCheckFail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": signed checkpoint is for another tree than the block", block_no);
 }
 
 /* All checks of one log. */
@@ -302,7 +271,7 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 
 		CHECK_FOR_INTERRUPTS();
 		if (size < last_size)
-			fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": tree size " INT64_FORMAT " is smaller than the previous block's",
+			GovCheckFail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": tree size " INT64_FORMAT " is smaller than the previous block's",
 				 DatumGetInt64(heap_getattr(btup, 2, RelationGetDescr(blockrel), &isnull)), size);
 		/* append leaves up to this block's size */
 		while (!leaves_done && (int64) f->size < size)
@@ -321,14 +290,14 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 			lc->leaves->checked++;
 			if (idx != (int64) f->size)
 			{
-				fail(lc->leaves, lc->cxt, "leaf " UINT64_FORMAT " is missing (the next stored leaf is " INT64_FORMAT ")",
+				GovCheckFail(lc->leaves, lc->cxt, "leaf " UINT64_FORMAT " is missing (the next stored leaf is " INT64_FORMAT ")",
 					 f->size, idx);
 				leaves_done = true;
 				break;
 			}
 			if (VARSIZE_ANY_EXHDR(lh) != hsize)
 			{
-				fail(lc->leaves, lc->cxt, "leaf " INT64_FORMAT " has a hash of the wrong length", idx);
+				GovCheckFail(lc->leaves, lc->cxt, "leaf " INT64_FORMAT " has a hash of the wrong length", idx);
 				leaves_done = true;
 				break;
 			}
@@ -341,7 +310,7 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 		}
 		if ((int64) f->size < size)
 		{
-			fail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": its " INT64_FORMAT " leaves are not all stored (only " UINT64_FORMAT ")",
+			GovCheckFail(lc->blocks, lc->cxt, "block " INT64_FORMAT ": its " INT64_FORMAT " leaves are not all stored (only " UINT64_FORMAT ")",
 				 DatumGetInt64(heap_getattr(btup, 2, RelationGetDescr(blockrel), &isnull)),
 				 size, f->size);
 			break;
@@ -368,7 +337,7 @@ check_log(LogCheck *lc, Snapshot snap, List **results)
 		{
 			bool		isnull;
 
-			fail(lc->leaves, lc->cxt, "leaf " INT64_FORMAT " lies beyond the last block (size " INT64_FORMAT "): blocks were removed",
+			GovCheckFail(lc->leaves, lc->cxt, "leaf " INT64_FORMAT " lies beyond the last block (size " INT64_FORMAT "): blocks were removed",
 				 DatumGetInt64(heap_getattr(ltup, 2, RelationGetDescr(leafrel), &isnull)), last_size);
 		}
 	}
@@ -488,7 +457,7 @@ report_fail(GovCheckResult *c, MemoryContext cxt, FirstFail *f)
 {
 	if (f->count == 0)
 		return;
-	fail(c, cxt, "%s", f->msg);
+	GovCheckFail(c, cxt, "%s", f->msg);
 	c->failed += f->count - 1;
 }
 

@@ -125,12 +125,8 @@ GovVerifyRegister(GovVerifyFn fn)
 }
 
 /* Count a failure; keep the first one's description (in cxt). */
-static void
-check_fail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
-	pg_attribute_printf(3, 4);
-
-static void
-check_fail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
+void
+GovCheckFail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
 {
 	c->failed++;
 	if (c->first_failure == NULL)
@@ -312,7 +308,7 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 
 	if (!OidIsValid(idxoid))
 	{
-		check_fail(ck, cxt, "the index on %s of %s is missing: deleted rows and duplicate entry ids cannot be located",
+		GovCheckFail(ck, cxt, "the index on %s of %s is missing: deleted rows and duplicate entry ids cannot be located",
 				   GOV_ENTRY_COLUMN, ledger->name);
 		table_close(erel, AccessShareLock);
 		return;
@@ -344,9 +340,9 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 		MemoryContextReset(rowcxt);
 		n = count_rows_with_id(iscan, slot, id);
 		if (n == 0)
-			check_fail(ck, cxt, "entry " INT64_FORMAT ": row deleted", id);
+			GovCheckFail(ck, cxt, "entry " INT64_FORMAT ": row deleted", id);
 		else if (n > 1)
-			check_fail(ck, cxt, "entry " INT64_FORMAT ": duplicate entry id (%d rows)",
+			GovCheckFail(ck, cxt, "entry " INT64_FORMAT ": duplicate entry id (%d rows)",
 					   id, n);
 		if ((++nentries & 0xffff) == 0)
 			maybe_progress(last, ledger->name, "entries", nentries);
@@ -367,9 +363,9 @@ check_entries(GovLedger *ledger, Relation rel, Snapshot snap, int64 matched,
 		while ((q = hash_seq_search(&hs)) != NULL)
 		{
 			if (q->rows == 0)
-				check_fail(ck, cxt, "entry " INT64_FORMAT ": row deleted", q->entry_id);
+				GovCheckFail(ck, cxt, "entry " INT64_FORMAT ": row deleted", q->entry_id);
 			else if (q->rows > 1)
-				check_fail(ck, cxt, "entry " INT64_FORMAT ": duplicate entry id (%d rows)",
+				GovCheckFail(ck, cxt, "entry " INT64_FORMAT ": duplicate entry id (%d rows)",
 						   q->entry_id, q->rows);
 		}
 	}
@@ -517,7 +513,7 @@ row_without_entry(LedgerVerify *v, HeapTuple tup, int64 id)
 		check_row(v, tup, id, q->tup, true);
 		return;
 	}
-	check_fail(&v->ck[CK_ROW_ENTRY], v->cxt,
+	GovCheckFail(&v->ck[CK_ROW_ENTRY], v->cxt,
 			   "row with %s " INT64_FORMAT " has no entry: inserted with triggers disabled",
 			   GOV_ENTRY_COLUMN, id);
 }
@@ -546,7 +542,7 @@ check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup,
 	v->ck[CK_LEDGER_BINDING].checked++;
 	if (e.ledger_id != v->ledger->ledger_id)
 	{
-		check_fail(&v->ck[CK_LEDGER_BINDING], v->cxt,
+		GovCheckFail(&v->ck[CK_LEDGER_BINDING], v->cxt,
 				   "entry " INT64_FORMAT ": row moved or copied from ledger %s",
 				   id, ledger_name_by_id(e.ledger_id));
 		MemoryContextSwitchTo(old);
@@ -781,7 +777,7 @@ verify_ledger(Oid relid, Snapshot snap, HTAB *counts, List **results)
 			d = heap_getattr(tup, eatt, v.desc, &isnull);
 			if (isnull)
 			{
-				check_fail(&v.ck[CK_ROW_ENTRY], v.cxt,
+				GovCheckFail(&v.ck[CK_ROW_ENTRY], v.cxt,
 						   "row at ctid (%u,%u) has no %s: inserted with triggers disabled",
 						   ItemPointerGetBlockNumber(&tup->t_self),
 						   ItemPointerGetOffsetNumber(&tup->t_self),
@@ -818,22 +814,22 @@ verify_ledger(Oid relid, Snapshot snap, HTAB *counts, List **results)
 			memcmp(m->witness, m->stored, m->stored_len) == 0;
 
 		if (w_is_computed)
-			check_fail(&v.ck[CK_ENTRY_LEAF], v.cxt,
+			GovCheckFail(&v.ck[CK_ENTRY_LEAF], v.cxt,
 					   "entry " INT64_FORMAT ": stored leaf altered", m->entry_id);
 		else if (w_is_stored)
-			check_fail(&v.ck[CK_ROW_HASH], v.cxt,
+			GovCheckFail(&v.ck[CK_ROW_HASH], v.cxt,
 					   "entry " INT64_FORMAT ": row changed since insert (column value or entry metadata)",
 					   m->entry_id);
 		else if (m->has_witness)
 		{
-			check_fail(&v.ck[CK_ROW_HASH], v.cxt,
+			GovCheckFail(&v.ck[CK_ROW_HASH], v.cxt,
 					   "entry " INT64_FORMAT ": row changed since insert (column value or entry metadata)",
 					   m->entry_id);
-			check_fail(&v.ck[CK_ENTRY_LEAF], v.cxt,
+			GovCheckFail(&v.ck[CK_ENTRY_LEAF], v.cxt,
 					   "entry " INT64_FORMAT ": stored leaf altered", m->entry_id);
 		}
 		else
-			check_fail(&v.ck[CK_ROW_HASH], v.cxt,
+			GovCheckFail(&v.ck[CK_ROW_HASH], v.cxt,
 					   "entry " INT64_FORMAT ": leaf does not match the row (changed column value or altered stored leaf)",
 					   m->entry_id);
 	}
