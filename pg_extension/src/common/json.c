@@ -349,12 +349,58 @@ member_cmp(const void *a, const void *b)
 	return GlJsonCompareUtf16(x->key, x->keylen, y->key, y->keylen);
 }
 
+/*
+ * Double the capacity of the array *list (elements of elemsize bytes, *cap
+ * of them).  On failure the array is freed and the parser's error set;
+ * returns 0 or -1.
+ */
+static int
+grow_list(Parser *p, void **list, size_t *cap, size_t elemsize)
+{
+	size_t		newcap = *cap ? *cap * 2 : 8;
+	void	   *grown = realloc(*list, newcap * elemsize);
+
+	if (grown == NULL)
+	{
+		free(*list);
+		*list = NULL;
+		return fail(p, "out of memory");
+	}
+	*list = grown;
+	*cap = newcap;
+	return 0;
+}
+
+/*
+ * After an element of an object or array: consume ',' (returns 1, more
+ * follow) or the closing character (returns 0); anything else sets the
+ * parser's error and returns -1.
+ */
+static int
+list_next(Parser *p, char close)
+{
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == ',')
+	{
+		p->pos++;
+		return 1;
+	}
+	if (p->pos < p->len && p->s[p->pos] == close)
+	{
+		p->pos++;
+		return 0;
+	}
+	return close == '}' ? fail(p, "expected ',' or '}'")
+		: fail(p, "expected ',' or ']'");
+}
+
 static int
 parse_object(Parser *p, GlJson *node, int depth)
 {
 	GlJsonMember *tmp = NULL;
 	size_t		n = 0;
 	size_t		cap = 0;
+	int			rc;
 	size_t		i;
 
 	p->pos++;					/* '{' */
@@ -390,33 +436,16 @@ parse_object(Parser *p, GlJson *node, int depth)
 				free(tmp);
 				return -1;
 			}
-			if (n == cap)
-			{
-				GlJsonMember *nt;
-
-				cap = cap ? cap * 2 : 8;
-				nt = realloc(tmp, cap * sizeof(*tmp));
-				if (nt == NULL)
-				{
-					free(tmp);
-					return fail(p, "out of memory");
-				}
-				tmp = nt;
-			}
+			if (n == cap && grow_list(p, (void **) &tmp, &cap, sizeof(*tmp)) != 0)
+				return -1;
 			tmp[n++] = m;
-			skip_ws(p);
-			if (p->pos < p->len && p->s[p->pos] == ',')
-			{
-				p->pos++;
+			rc = list_next(p, '}');
+			if (rc > 0)
 				continue;
-			}
-			if (p->pos < p->len && p->s[p->pos] == '}')
-			{
-				p->pos++;
+			if (rc == 0)
 				break;
-			}
 			free(tmp);
-			return fail(p, "expected ',' or '}'");
+			return -1;
 		}
 	}
 	node->type = GL_JSON_OBJECT;
@@ -452,6 +481,7 @@ parse_array(Parser *p, GlJson *node, int depth)
 	GlJson	  **tmp = NULL;
 	size_t		n = 0;
 	size_t		cap = 0;
+	int			rc;
 
 	p->pos++;					/* '[' */
 	skip_ws(p);
@@ -468,33 +498,16 @@ parse_array(Parser *p, GlJson *node, int depth)
 				free(tmp);
 				return -1;
 			}
-			if (n == cap)
-			{
-				GlJson	  **nt;
-
-				cap = cap ? cap * 2 : 8;
-				nt = realloc(tmp, cap * sizeof(*tmp));
-				if (nt == NULL)
-				{
-					free(tmp);
-					return fail(p, "out of memory");
-				}
-				tmp = nt;
-			}
+			if (n == cap && grow_list(p, (void **) &tmp, &cap, sizeof(*tmp)) != 0)
+				return -1;
 			tmp[n++] = v;
-			skip_ws(p);
-			if (p->pos < p->len && p->s[p->pos] == ',')
-			{
-				p->pos++;
+			rc = list_next(p, ']');
+			if (rc > 0)
 				continue;
-			}
-			if (p->pos < p->len && p->s[p->pos] == ']')
-			{
-				p->pos++;
+			if (rc == 0)
 				break;
-			}
 			free(tmp);
-			return fail(p, "expected ',' or ']'");
+			return -1;
 		}
 	}
 	node->type = GL_JSON_ARRAY;
