@@ -110,8 +110,27 @@ END
 $$;
 COMMENT ON FUNCTION app.require_role(text[]) IS '42501 unless the request role is one of these';
 
+CREATE OR REPLACE FUNCTION app.require_citizen()
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	me bigint;
+BEGIN
+	PERFORM app.require_role('citizen');
+	me := app.current_person_id();
+	IF me IS NULL THEN
+		RAISE EXCEPTION 'the token''s subject is not a registered citizen'
+			USING ERRCODE = '42501';
+	END IF;
+	RETURN me;
+END
+$$;
+COMMENT ON FUNCTION app.require_citizen() IS 'the calling citizen''s person_id; 42501 unless the request role is citizen and the token''s subject a registered citizen';
+
 GRANT EXECUTE ON FUNCTION app.application_json(bigint, boolean), app.current_status(bigint),
 	app.require_role(text[]) TO citizen, officer;
+GRANT EXECUTE ON FUNCTION app.require_citizen() TO citizen;
 
 ------------------------------------------------------------------------------
 -- citizens (and officers at the counter)
@@ -330,11 +349,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	PERFORM app.require_role('citizen');
-	IF app.current_person_id() IS NULL THEN
-		RAISE EXCEPTION 'the token''s subject is not a registered citizen'
-			USING ERRCODE = '42501';
-	END IF;
+	PERFORM app.require_citizen();
 	RETURN coalesce((
 		SELECT json_agg(json_build_object(
 			'reference', a.reference, 'service', a.service_code,
@@ -405,11 +420,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	PERFORM app.require_role('citizen');
-	IF app.current_person_id() IS NULL THEN
-		RAISE EXCEPTION 'the token''s subject is not a registered citizen'
-			USING ERRCODE = '42501';
-	END IF;
+	PERFORM app.require_citizen();
 	RETURN coalesce((
 		SELECT json_agg(json_build_object(
 			'accessed_at', l.accessed_at, 'official_role', l.official_role,
