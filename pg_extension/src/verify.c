@@ -152,7 +152,7 @@ GovCheckFail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
 	}
 }
 
-/* Registered name of ledger ledger_id, or a placeholder. */
+/* Registered name of ledger ledger_id, or "with id N (unknown)" when none. */
 static char *
 ledger_name_by_id(int32 ledger_id)
 {
