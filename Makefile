@@ -63,7 +63,7 @@ test: deps
 soak: deps
 	$(MAKE) build
 	$(MAKE) install
-	GOVLEDGER_CRASH_ROUNDS=100 perl t/run t/seal/crash.t
+	GOVLEDGER_CRASH_ROUNDS=100 GOVLEDGER_TEST_TIMEOUT=3600 perl t/run t/seal/crash.t
 
 bench: deps
 	$(MAKE) build

@@ -157,9 +157,11 @@ sub run
 	my $out = `$self->{binary} -p $self->{prefix}/ -c $conf -e $self->{prefix}/error.log 2>&1`;
 	die "nginx failed to start: $out\n" . $self->error_log() if $?;
 
-	for (1 .. 100)
+	# the master listens before it forks the workers: wait for all of them
+	for (1 .. 200)
 	{
-		last if -s "$self->{prefix}/nginx.pid" && $self->_listening;
+		last if -s "$self->{prefix}/nginx.pid" && $self->_listening
+			&& $self->worker_pids >= $self->{workers};
 		sleep(0.05);
 	}
 	die "nginx did not start\n" . $self->error_log()
@@ -243,10 +245,10 @@ sub stop
 		kill('QUIT', $pid);
 		for (1 .. 200)
 		{
-			last unless kill(0, $pid);
+			last unless GovTest::pid_running($pid);
 			sleep(0.05);
 		}
-		kill('KILL', $pid) if kill(0, $pid);
+		kill('KILL', $pid) if GovTest::pid_running($pid);
 	}
 
 	my $log = $self->error_log();

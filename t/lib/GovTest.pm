@@ -18,10 +18,95 @@ use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 
+our %CLUSTER_LOGS;			# of the clusters this test started
 our $RUNAS = $ENV{GOVLEDGER_RUNAS} || 'govledger';
 our $PGBIN = $ENV{GOVLEDGER_PGBIN} || '/usr/lib/postgresql/15/bin';
 our $ROOT  = $ENV{GOVLEDGER_ROOT}
 	|| abs_path(dirname(__FILE__) . '/../..');
+
+# The processes whose parent is $ppid.
+sub child_pids
+{
+	my ($ppid) = @_;
+	my @pids;
+
+	for my $stat (glob('/proc/[0-9]*/stat'))
+	{
+		open(my $fh, '<', $stat) or next;
+		my $line = <$fh> // '';
+		close($fh);
+		push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) / && $2 == $ppid;
+	}
+	return @pids;
+}
+
+# Whether a process exists (a zombie too) and whether it still runs.
+sub pid_exists
+{
+	my ($pid) = @_;
+
+	return -e "/proc/$pid/stat";
+}
+
+sub pid_running
+{
+	my ($pid) = @_;
+
+	open(my $fh, '<', "/proc/$pid/stat") or return 0;
+	my $line = <$fh> // '';
+	close($fh);
+	return $line !~ /^\d+ \(.*\) [ZX] /;
+}
+
+# What runs now, for the diagnostics of a test that is stopped.
+sub process_table
+{
+	my $out = '';
+
+	for my $stat (sort { ($a =~ /(\d+)/)[0] <=> ($b =~ /(\d+)/)[0] }
+				  glob('/proc/[0-9]*/stat'))
+	{
+		(my $dir = $stat) =~ s{/stat$}{};
+		open(my $fh, '<', $stat) or next;
+		my $line = <$fh> // '';
+		close($fh);
+		next unless $line =~ /^(\d+) \((.*)\) (\S+) (\d+) /;
+		my ($pid, $comm, $state, $ppid) = ($1, $2, $3, $4);
+		my $cmd = '';
+		if (open(my $c, '<', "$dir/cmdline"))
+		{
+			local $/;
+			$cmd = <$c> // '';
+			close($c);
+			$cmd =~ s/\0+$//;
+			$cmd =~ s/\0/ /g;
+		}
+		my $wchan = '';
+		if (open(my $w, '<', "$dir/wchan"))
+		{
+			$wchan = <$w> // '';
+			close($w);
+		}
+		next unless length $cmd;	# kernel threads
+		$out .= sprintf("%7d %7d %s %-20s %s\n", $pid, $ppid, $state,
+						substr($wchan, 0, 20), substr($cmd, 0, 160));
+	}
+	return $out;
+}
+
+# A test stopped by the runner's time limit (SIGTERM) says what was
+# running, then exits so that END blocks stop its servers.
+$SIG{TERM} = sub {
+	$SIG{TERM} = 'DEFAULT';
+	print STDERR "# stopped by SIGTERM (time limit?); processes:\n";
+	print STDERR map { "#   $_\n" } split(/\n/, process_table());
+	for my $log (sort keys %CLUSTER_LOGS)
+	{
+		print STDERR "# end of $log:\n";
+		print STDERR map { "#   $_\n" } split(/\n/, GovTest::Cluster::_tail($log));
+	}
+	exit(124);
+};
 
 # Run a command (list form) as $RUNAS.  Returns the exit status.
 sub run_as
@@ -189,6 +274,7 @@ sub new
 	$self->{keys} = $opt{key_dir} || "$self->{dir}/keys";
 	$self->{log} = "$self->{dir}/postgresql.log";
 	$self->{keep} = $opt{keep};
+	$GovTest::CLUSTER_LOGS{ $self->{log} } = 1;
 
 	$self->init unless -f "$self->{data}/PG_VERSION";
 	$self->start unless $opt{no_start};
@@ -308,19 +394,36 @@ sub postmaster_pid
 	return $pid;
 }
 
-# kill -9 the postmaster and every backend, as a crash would.
+# kill -9 the postmaster and every process it started at the same instant,
+# as a power cut would.  The postmaster is stopped first so that it can
+# neither fork nor see a child die, and no child outlives it to hang on a
+# lock a killed process held.  Waits until all of them are gone.
 sub kill9
 {
 	my ($self) = @_;
 	my $pid = $self->postmaster_pid or return;
 
-	kill('KILL', $pid);
-	# children notice the postmaster's death; make sure none lingers
-	system('pkill', '-KILL', '-P', $pid);
+	kill('STOP', $pid);
+	my @all = (GovTest::child_pids($pid), $pid);
+	kill('KILL', @all);
+	for (1 .. 600)
+	{
+		last unless grep { GovTest::pid_running($_) } @all;
+		select(undef, undef, undef, 0.05);
+	}
+	my @left = grep { GovTest::pid_running($_) } @all;
+	die "processes @left of the killed cluster are still running\n" if @left;
+	# the dead postmaster keeps its PID until its new parent reaps it, and
+	# PostgreSQL refuses to start while the PID in its lock files exists;
+	# where nobody reaps, the lock files of a server that is gone are stale
 	for (1 .. 100)
 	{
-		last unless kill(0, $pid);
+		last unless GovTest::pid_exists($pid);
 		select(undef, undef, undef, 0.05);
+	}
+	if (GovTest::pid_exists($pid))
+	{
+		unlink("$self->{data}/postmaster.pid", glob("$self->{sock}/.s.PGSQL.*.lock"));
 	}
 	$self->{running} = 0;
 	return $self;

@@ -15,6 +15,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use GovTest;
+use POSIX qw(WNOHANG);
 
 my $rounds = $ENV{GOVLEDGER_CRASH_ROUNDS} || 10;
 my $pg = GovTest::new_cluster(conf => ["govledger.seal_interval = 5", "max_worker_processes = 16"]);
@@ -44,11 +45,26 @@ sub load {
     return $pid;
 }
 
+# the load clients end once their server is gone; one that does not within
+# 30 s is killed and reported
+sub reap {
+    my @left = @_;
+    for (1 .. 600) {
+        @left = grep { waitpid($_, WNOHANG) == 0 } @left;
+        last unless @left;
+        select(undef, undef, undef, 0.05);
+    }
+    diag("pgbench @left still running 30 s after the crash; killed") if @left;
+    kill('KILL', @left);
+    waitpid($_, 0) for @left;
+    return !@left;
+}
+
 for my $round (1 .. $rounds) {
     my @pids = (load('insert.sql', 4), load('seal.sql', 1));
     select(undef, undef, undef, 0.4 + rand(0.8));
     $pg->kill9;
-    waitpid($_, 0) for @pids;
+    reap(@pids);
     $pg->start;
 
     my $size = $pg->psql(q{SELECT govledger.seal()});
