@@ -37,4 +37,5 @@ _PG_init(void)
 	GovKeysInit();
 	GovWorkerRegister();
 	GovVerifyRegister(GovSealChecks);
+	GovVerifyParallelInit();
 }

@@ -151,6 +151,7 @@ typedef struct GovCatalog
 extern const GovCatalog *GovGetCatalog(void);
 extern GovLedger *GovLookupLedger(Oid relid, bool missing_ok);
 extern GlHash *GovGetHash(const char *alg);
+extern Snapshot GovReadSnapshot(void);
 extern void GovCacheInit(void);
 extern bool GovTypeSupported(Oid typid, GovTypeKind *kind, bool *is_array,
 							 Oid *elmtype);
@@ -227,6 +228,15 @@ typedef struct GovCheckResult
 typedef void (*GovVerifyFn) (Oid relid, List **results);
 
 extern void GovVerifyRegister(GovVerifyFn fn);
+extern void GovRunRegisteredChecks(Oid relid, List **results);
+
+/* verify_parallel.c */
+typedef struct GovParallelChecks GovParallelChecks;
+
+extern bool gov_verify_parallel;
+extern void GovVerifyParallelInit(void);
+extern GovParallelChecks *GovParallelChecksStart(Oid only);
+extern bool GovParallelChecksFinish(GovParallelChecks *pc, List **results);
 
 /*
  * Count a failure of check c; the first one's description is formatted

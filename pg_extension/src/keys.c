@@ -320,7 +320,12 @@ registered_public_key(int32 log_id, bytea *set)
 	bytea	   *result = NULL;
 	Snapshot	snap;
 
-	snap = RegisterSnapshot(GetLatestSnapshot());
+	/*
+	 * The latest snapshot sees a key registered by a concurrent first seal;
+	 * a parallel worker of verify() reads it with the query's snapshot,
+	 * which sees it whenever it sees a block signed with it.
+	 */
+	snap = RegisterSnapshot(set == NULL ? GovReadSnapshot() : GetLatestSnapshot());
 	rel = table_open(cat->log, set ? RowExclusiveLock : AccessShareLock);
 	ScanKeyInit(&key, Anum_gov_log_log_id, BTEqualStrategyNumber, F_INT4EQ,
 				Int32GetDatum(log_id));

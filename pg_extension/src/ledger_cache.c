@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/xact.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -283,7 +284,7 @@ build_ledger(GovLedger *l, Oid relid)
 	int			i;
 	MemoryContext old;
 
-	snap = RegisterSnapshot(GetLatestSnapshot());
+	snap = RegisterSnapshot(GovReadSnapshot());
 	lrel = table_open(cat->ledger, AccessShareLock);
 	scan = table_beginscan(lrel, snap, 0, NULL);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
@@ -504,4 +505,15 @@ GovLookupLedger(Oid relid, bool missing_ok)
 	}
 	l->valid = true;
 	return l;
+}
+
+/*
+ * GovReadSnapshot
+ *		The latest snapshot, for reading the catalog; in a parallel worker
+ *		of verify(), which cannot take one, the query's snapshot.
+ */
+Snapshot
+GovReadSnapshot(void)
+{
+	return IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot();
 }

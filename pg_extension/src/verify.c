@@ -28,7 +28,8 @@
  * a memory context reset for the next one, and only a bounded list of
  * leaf mismatches is kept for the classification.  Other modules add
  * checks (trees, blocks) with GovVerifyRegister(); their results become
- * further rows of the output.  Verification returns damage as rows; it
+ * further rows of the output.  They run in a parallel worker while the
+ * rows are checked, when one can be started (verify_parallel.c).  Verification returns damage as rows; it
  * raises errors only for bad arguments.
  *
  * Copyright (c) 2026, govledger contributors
@@ -122,6 +123,20 @@ GovVerifyRegister(GovVerifyFn fn)
 	if (num_extra_checks >= MAX_EXTRA_CHECKS)
 		elog(ERROR, "too many verification check groups");
 	extra_checks[num_extra_checks++] = fn;
+}
+
+/*
+ * GovRunRegisteredChecks
+ *		Run every registered check group for relid (InvalidOid: all),
+ *		appending their results.
+ */
+void
+GovRunRegisteredChecks(Oid relid, List **results)
+{
+	int			i;
+
+	for (i = 0; i < num_extra_checks; i++)
+		extra_checks[i] (relid, results);
 }
 
 /* Count a failure; keep the first one's description (in cxt). */
@@ -901,7 +916,7 @@ govledger_verify(PG_FUNCTION_ARGS)
 	List	   *results = NIL;
 	ListCell   *lc;
 	HTAB	   *counts;
-	int			i;
+	GovParallelChecks *parallel;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (OidIsValid(only))
@@ -930,6 +945,9 @@ govledger_verify(PG_FUNCTION_ARGS)
 		results = lappend(results, r);
 	}
 	counts = list_length(ledgers) > 1 ? count_entries(snap) : NULL;
+
+	/* the logs are checked in a parallel worker, if one can be had */
+	parallel = GovParallelChecksStart(only);
 	foreach(lc, ledgers)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -941,8 +959,8 @@ govledger_verify(PG_FUNCTION_ARGS)
 			continue;
 		verify_ledger(relid, snap, counts, &results);
 	}
-	for (i = 0; i < num_extra_checks; i++)
-		extra_checks[i] (only, &results);
+	if (parallel == NULL || !GovParallelChecksFinish(parallel, &results))
+		GovRunRegisteredChecks(only, &results);
 	UnregisterSnapshot(snap);
 
 	foreach(lc, results)
