@@ -23,14 +23,16 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
-#include "access/xact.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "nodes/primnodes.h"
+#include "nodes/readfuncs.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -265,6 +267,32 @@ column_cmp(const void *a, const void *b)
 }
 
 /*
+ * Whether a trigger's WHEN clause (tgqual, a node tree in text form) is a
+ * call of govledger._record_after(), as protect() installs it.
+ */
+static bool
+qual_asks_record_after(const char *tgqual)
+{
+	Node	   *qual;
+	Oid			funcid;
+	char	   *name;
+	bool		result;
+
+	if (tgqual == NULL)
+		return false;
+	qual = (Node *) stringToNode(tgqual);
+	if (qual == NULL || !IsA(qual, FuncExpr))
+		return false;
+	funcid = ((FuncExpr *) qual)->funcid;
+	name = get_func_name(funcid);
+	result = name != NULL && strcmp(name, "_record_after") == 0 &&
+		get_func_namespace(funcid) == get_namespace_oid("govledger", true);
+	if (name)
+		pfree(name);
+	return result;
+}
+
+/*
  * Fill l from the ledger's catalog row and the relation's columns.
  * Allocates in ledger_cache_cxt.  Returns false when relid is not an
  * active ledger.
@@ -405,7 +433,7 @@ build_ledger(GovLedger *l, Oid relid)
 				l->record_before = false;
 			if (TRIGGER_FOR_AFTER(t->tgtype) &&
 				strcmp(t->tgname, GOV_TRIGGER_RECORD) == 0 &&
-				t->tgqual != NULL && strstr(t->tgqual, "_record_after") != NULL)
+				qual_asks_record_after(t->tgqual))
 				when_found = true;
 		}
 		if (!when_found)

@@ -4,7 +4,7 @@
 -- trigger (asked through its WHEN clause) for INSERT ... ON CONFLICT and
 -- behind a later BEFORE trigger.
 BEGIN;
-SELECT plan(13);
+SELECT plan(17);
 
 CREATE FUNCTION pg_temp.entries(tbl regclass) RETURNS bigint
 LANGUAGE sql AS $$
@@ -34,6 +34,24 @@ SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'rec_plain'::regclass
 			AND tgname = 'zz_govledger_record'
 			AND pg_get_triggerdef(oid) LIKE '%WHEN (govledger._record_after(%'), 1::bigint,
 	'the AFTER trigger asks govledger._record_after()');
+
+-- a plain INSERT is recorded by the BEFORE trigger alone: the AFTER
+-- trigger's WHEN clause is false and the function runs once a row
+CREATE TABLE rec_calls (id int PRIMARY KEY, note text);
+SELECT govledger.protect('rec_calls');
+SELECT is(govledger._record_after('rec_calls'), false,
+	'plain inserts are recorded in the BEFORE trigger');
+SET LOCAL track_functions = 'all';
+CREATE TEMP TABLE calls0 AS
+	SELECT coalesce(pg_stat_get_xact_function_calls('govledger.insert_trigger'::regproc), 0) AS n;
+INSERT INTO rec_calls VALUES (1, 'x'), (2, 'y'), (3, 'z');
+SELECT is(pg_stat_get_xact_function_calls('govledger.insert_trigger'::regproc) - (SELECT n FROM calls0),
+	3::bigint, 'plain INSERT of 3 rows: the trigger function ran 3 times');
+INSERT INTO rec_calls VALUES (4, 'w'), (1, 'dup') ON CONFLICT DO NOTHING;
+SELECT is(pg_stat_get_xact_function_calls('govledger.insert_trigger'::regproc) - (SELECT n FROM calls0),
+	3::bigint + 2 + 1, 'ON CONFLICT: BEFORE for both rows, AFTER for the stored one');
+SET LOCAL track_functions = 'none';
+SELECT ok(pg_temp.clean('rec_calls'), 'and the rows verify');
 
 -- ON CONFLICT DO NOTHING: conflicting rows skipped, the others recorded
 INSERT INTO rec_plain VALUES (1, 'dup'), (13, 'new'), (2, 'dup') ON CONFLICT DO NOTHING;
