@@ -45,6 +45,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/bufmgr.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -70,6 +71,22 @@ int			gov_seal_interval = 25;
  * reused and a seal scans a few pages.
  */
 #define QUEUE_VACUUM_MS		1000
+
+/*
+ * A queue that once held a large backlog (a sealer stopped for a while, a
+ * bulk load) keeps its pages: VACUUM makes them reusable, but every seal
+ * still scans them all.  When the queue has more than
+ * QUEUE_COMPACT_MIN_PAGES pages and QUEUE_COMPACT_RATIO times the pages
+ * its live rows need, the sealer rewrites it (VACUUM FULL) if it gets the
+ * table's lock within QUEUE_COMPACT_LOCK_MS.  Ledger inserts wait at most
+ * that long; an attempt that does not get the lock is retried after
+ * QUEUE_COMPACT_RETRY_MS.
+ */
+#define QUEUE_COMPACT_MIN_PAGES	1024
+#define QUEUE_COMPACT_RATIO		4
+#define QUEUE_ROWS_PER_PAGE		40
+#define QUEUE_COMPACT_LOCK_MS	"100"
+#define QUEUE_COMPACT_RETRY_MS	10000
 #define MAX_DATABASES		256
 
 PGDLLEXPORT void GovLauncherMain(Datum arg);
@@ -370,46 +387,100 @@ sealer_round(void)
 }
 
 /*
- * VACUUM (TRUNCATE false, PROCESS_TOAST false) govledger.unsealed, as a
- * top-level command outside any transaction of the sealer.  Truncation
- * is off because waiting for its lock could stall sealing for seconds.
- * A failure is logged and the sealer goes on.
+ * VACUUM govledger.unsealed as a top-level command outside any
+ * transaction of the sealer: (TRUNCATE false, PROCESS_TOAST false), or
+ * with full, VACUUM FULL under a lock timeout of QUEUE_COMPACT_LOCK_MS.
+ * Truncation is off because waiting for its lock could stall sealing for
+ * seconds.  A failure is logged (a lock timeout only at DEBUG1) and the
+ * sealer goes on.  Returns whether the command completed.
  */
-static void
-vacuum_queue(void)
+static bool
+vacuum_queue(bool full)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	char	   *volatile saved_timeout = NULL;
+	volatile bool done = false;
 
+	if (full)
+	{
+		saved_timeout = pstrdup(GetConfigOption("lock_timeout", false, false));
+		SetConfigOption("lock_timeout", QUEUE_COMPACT_LOCK_MS, PGC_SUSET,
+						PGC_S_SESSION);
+	}
 	PG_TRY();
 	{
 		VacuumStmt *stmt = makeNode(VacuumStmt);
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
-		pgstat_report_activity(STATE_RUNNING, "vacuuming the queue");
-		stmt->options = list_make2(makeDefElem("truncate", (Node *) makeBoolean(false), -1),
-								   makeDefElem("process_toast", (Node *) makeBoolean(false), -1));
+		pgstat_report_activity(STATE_RUNNING, full ? "compacting the queue" :
+							   "vacuuming the queue");
+		if (full)
+			stmt->options = list_make1(makeDefElem("full", (Node *) makeBoolean(true), -1));
+		else
+			stmt->options = list_make2(makeDefElem("truncate", (Node *) makeBoolean(false), -1),
+									   makeDefElem("process_toast", (Node *) makeBoolean(false), -1));
 		stmt->rels = list_make1(makeVacuumRelation(makeRangeVar("govledger", "unsealed", -1),
 												   InvalidOid, NIL));
 		stmt->is_vacuumcmd = true;
 		ExecVacuum(make_parsestate(NULL), stmt, true);
 		CommitTransactionCommand();
+		done = true;
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+			ereport(DEBUG1,
+					(errmsg("govledger sealer: the queue was not compacted: %s",
+							edata->message)));
+		else
+			EmitErrorReport();
+		FreeErrorData(edata);
 		FlushErrorState();
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();
+	if (full)
+		SetConfigOption("lock_timeout", saved_timeout, PGC_SUSET, PGC_S_SESSION);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return done;
+}
+
+/*
+ * Whether the queue has many more pages than its live rows need (as
+ * counted by the VACUUM just run).
+ */
+static bool
+queue_bloated(void)
+{
+	bool		bloated = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (OidIsValid(get_extension_oid("govledger", true)))
+	{
+		Relation	rel = table_open(GovGetCatalog()->unsealed, AccessShareLock);
+		BlockNumber pages = RelationGetNumberOfBlocks(rel);
+		double		live = Max(rel->rd_rel->reltuples, 0);
+		double		needed = live / QUEUE_ROWS_PER_PAGE + 64;
+
+		bloated = pages > QUEUE_COMPACT_MIN_PAGES &&
+			pages > needed * QUEUE_COMPACT_RATIO;
+		table_close(rel, AccessShareLock);
+	}
+	CommitTransactionCommand();
+	return bloated;
 }
 
 void
 GovSealerMain(Datum arg)
 {
 	TimestampTz last_vacuum = 0;
+	TimestampTz last_compact = 0;
 	Oid			dboid = DatumGetObjectId(arg);
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -431,7 +502,15 @@ GovSealerMain(Datum arg)
 		if (TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
 									   QUEUE_VACUUM_MS))
 		{
-			vacuum_queue();
+			if (vacuum_queue(false) && queue_bloated() &&
+				TimestampDifferenceExceeds(last_compact, GetCurrentTimestamp(),
+										   QUEUE_COMPACT_RETRY_MS))
+			{
+				if (vacuum_queue(true))
+					ereport(LOG,
+							(errmsg("govledger sealer: compacted the queue after a backlog")));
+				last_compact = GetCurrentTimestamp();
+			}
 			last_vacuum = GetCurrentTimestamp();
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
