@@ -31,7 +31,7 @@ CREATE TABLE govledger.subtree (
 	CONSTRAINT subtree_pkey PRIMARY KEY (log_id, last_leaf, level)
 );
 COMMENT ON TABLE govledger.subtree IS
-	'Hashes of the complete subtrees of each log''s tree at levels 1 and up: (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level) and is complete once leaf last_leaf = (idx + 1) * 2^level - 1 is appended; keyed in that order, so sealing only ever appends to the index; proofs need O(log n) of them';
+	'Hashes of the complete subtrees of each log''s tree at levels 4 and up (those below are recomputed from at most 8 leaves): (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level) and is complete once leaf last_leaf = (idx + 1) * 2^level - 1 is appended; keyed in that order, so sealing only ever appends to the index; proofs need O(log n) of them';
 
 CREATE TABLE govledger.block (
 	log_id		int NOT NULL,

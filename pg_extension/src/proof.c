@@ -67,6 +67,7 @@ GovTreeReaderOpen(GovTreeReader *tr, const GovSealRels *rels, int32 log_id,
 		if (!GovLogById(log_id, &log))
 			elog(ERROR, "log %d does not exist", log_id);
 		tr->hsize = log.hash->size;
+		tr->hash = log.hash;
 	}
 	tr->leaf = table_open(rels->leaf, AccessShareLock);
 	tr->subtree = table_open(rels->subtree, AccessShareLock);
@@ -95,9 +96,10 @@ GovTreeReaderClose(GovTreeReader *tr)
 /*
  * GovTreeLookup
  *		GlSubtreeFn over the stored tree: the hash of complete subtree
- *		(level, index), from govledger.leaf for level 0 and
- *		govledger.subtree above (keyed by the subtree's last leaf).
- *		Returns -1 when it is not stored.
+ *		(level, index), from govledger.leaf for level 0, recomputed from
+ *		its leaves below GOV_SUBTREE_MIN_LEVEL, and from govledger.subtree
+ *		above (keyed by the subtree's last leaf).  Returns -1 when it is
+ *		not stored.
  */
 int
 GovTreeLookup(void *arg, int level, uint64_t index, uint8_t *out)
@@ -109,6 +111,18 @@ GovTreeLookup(void *arg, int level, uint64_t index, uint8_t *out)
 	int			rc = -1;
 
 	CHECK_FOR_INTERRUPTS();
+	if (level > 0 && level < GOV_SUBTREE_MIN_LEVEL)
+	{
+		uint8		left[GL_HASH_MAX_SIZE];
+		uint8		right[GL_HASH_MAX_SIZE];
+
+		if (GovTreeLookup(arg, level - 1, index * 2, left) != 0 ||
+			GovTreeLookup(arg, level - 1, index * 2 + 1, right) != 0)
+			return -1;
+		if (GlHashNode(tr->hash, left, right, out) != 0)
+			elog(ERROR, "hashing failed");
+		return 0;
+	}
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
 				Int32GetDatum(tr->log_id));
 	if (level == 0)

@@ -391,8 +391,9 @@ bytea_datum(const uint8 *p, size_t n)
 }
 
 /*
- * Frontier callback: store each newly complete subtree; level 0 is the
- * leaf itself, stored with its entry in govledger.leaf.
+ * Frontier callback: store each newly complete subtree from level
+ * GOV_SUBTREE_MIN_LEVEL up; level 0 is the leaf itself, stored with its
+ * entry in govledger.leaf.
  */
 static int
 store_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
@@ -412,7 +413,7 @@ store_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 		values[3] = bytea_datum(hash, hsize);
 		bulk_insert(&st->leaf, values, nulls);
 	}
-	else
+	else if (level >= GOV_SUBTREE_MIN_LEVEL)
 	{
 		Datum		values[Natts_subtree];
 		bool		nulls[Natts_subtree] = {false, false, false, false, false};

@@ -81,6 +81,14 @@ extern void GovBlockHash(const GovLog *log, int64 block_no, int64 tree_size,
 						 const uint8 *root, const uint8 *prev, TimestampTz at,
 						 uint8 *out);
 
+/*
+ * Complete subtrees are stored from this level up; the few below are
+ * recomputed from the leaves when needed (at most 2^(level) - 2 leaf
+ * lookups for a proof), which spares the sealer a row and an index entry
+ * for nearly every leaf.
+ */
+#define GOV_SUBTREE_MIN_LEVEL	4
+
 /* proof.c */
 typedef struct GovTreeReader
 {
@@ -96,6 +104,7 @@ typedef struct GovTreeReader
 	struct TupleTableSlot *leaf_slot;
 	struct TupleTableSlot *subtree_slot;
 	size_t		hsize;			/* the log's digest length */
+	GlHash	   *hash;			/* the log's hash, for subtrees not stored */
 	int64		lookups;
 } GovTreeReader;
 

@@ -156,8 +156,8 @@ compare_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 	SubtreeCursor *c = &lc->sub;
 	int64		last_leaf = (int64) (((index + 1) << level) - 1);
 
-	if (level == 0)
-		return 0;
+	if (level < GOV_SUBTREE_MIN_LEVEL)
+		return 0;				/* leaves and subtrees not stored */
 	lc->tree->checked++;
 	if (c->scan == NULL)
 		subtree_next(lc);

@@ -124,8 +124,8 @@ SELECT throws_ok($$SELECT govledger.seal('no-such-log')$$, '42704', NULL, 'seal 
 
 -- tampering with the stored tree is caught before anything is signed
 SAVEPOINT tamper;
-UPDATE govledger.subtree SET hash = sha256('x')
-	WHERE log_id = (SELECT log_id FROM govledger.log WHERE name = 'pgtap-seal-a') AND level = 3;
+UPDATE govledger.leaf SET leaf_hash = sha256('x')
+	WHERE log_id = (SELECT log_id FROM govledger.log WHERE name = 'pgtap-seal-a') AND leaf_index = 2;
 INSERT INTO seal_t VALUES (14, 'after tampering');
 SELECT throws_ok($$SELECT govledger.seal('pgtap-seal-a')$$, 'XX001', NULL,
 	'a log whose stored tree no longer matches its last checkpoint is not extended');

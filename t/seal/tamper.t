@@ -49,10 +49,10 @@ sub damaged {
 
 like(damaged(qq{UPDATE govledger.leaf SET leaf_hash = sha256('forged') WHERE log_id = $logid AND leaf_index = 13}),
      qr/\Q$log\E\.leaves: leaf 13 \(entry \d+\): its hash differs/, 'a changed leaf is named');
-like(damaged(qq{UPDATE govledger.subtree SET hash = sha256('forged') WHERE log_id = $logid AND level = 2 AND idx = 3}),
-     qr/\Q$log\E\.tree: subtree \(level 2, index 3\) differs/, 'a changed stored subtree hash is named');
-like(damaged(qq{DELETE FROM govledger.subtree WHERE log_id = $logid AND level = 3 AND idx = 1}),
-     qr/\Q$log\E\.tree: subtree \(level 3, index 1\) is missing/, 'a deleted stored subtree is named');
+like(damaged(qq{UPDATE govledger.subtree SET hash = sha256('forged') WHERE log_id = $logid AND level = 4 AND idx = 1}),
+     qr/\Q$log\E\.tree: subtree \(level 4, index 1\) differs/, 'a changed stored subtree hash is named');
+like(damaged(qq{DELETE FROM govledger.subtree WHERE log_id = $logid AND level = 5 AND idx = 0}),
+     qr/\Q$log\E\.tree: subtree \(level 5, index 0\) is missing/, 'a deleted stored subtree is named');
 like(damaged(qq{UPDATE govledger.block SET prev_hash = sha256('forged') WHERE log_id = $logid AND block_no = 3}),
      qr/\Q$log\E\.blocks: block 3: previous-hash link broken/, "a broken previous-hash link is named");
 like(damaged(qq{UPDATE govledger.block SET sealed_at = sealed_at + interval '1 hour' WHERE log_id = $logid AND block_no = 2}),
