@@ -220,22 +220,23 @@ typedef struct GovCheckResult
 } GovCheckResult;
 
 /*
- * A group of checks run by verify() after the per-ledger row checks (for
- * example the tree and block checks of sealing).  relid is the table
- * verify() was asked about, or InvalidOid for all; the function appends
- * palloc'd GovCheckResult items to *results.
+ * A group of checks run by verify() besides the per-ledger row checks (for
+ * example the tree and block checks of sealing).  only_log is the log of
+ * the table verify() was asked about, or -1 for all; the function appends
+ * palloc'd GovCheckResult items to *results.  It may run in a parallel
+ * worker (verify_parallel.c), so it must not write.
  */
-typedef void (*GovVerifyFn) (Oid relid, List **results);
+typedef void (*GovVerifyFn) (int32 only_log, List **results);
 
 extern void GovVerifyRegister(GovVerifyFn fn);
-extern void GovRunRegisteredChecks(Oid relid, List **results);
+extern void GovRunRegisteredChecks(int32 only_log, List **results);
 
 /* verify_parallel.c */
 typedef struct GovParallelChecks GovParallelChecks;
 
 extern bool gov_verify_parallel;
 extern void GovVerifyParallelInit(void);
-extern GovParallelChecks *GovParallelChecksStart(Oid only);
+extern GovParallelChecks *GovParallelChecksStart(int32 only_log);
 extern bool GovParallelChecksFinish(GovParallelChecks *pc, List **results);
 
 /*

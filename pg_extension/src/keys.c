@@ -447,7 +447,8 @@ GovLogSigner(const GovLog *log)
 	der = public_key_der(pkey);
 	EVP_PKEY_free(pkey);
 	reg = registered_public_key(log->log_id,
-								(XactReadOnly || RecoveryInProgress()) ? NULL : der);
+								(XactReadOnly || RecoveryInProgress() ||
+								 IsInParallelMode()) ? NULL : der);
 	if (reg != NULL && !bytea_equal(reg, der))
 	{
 		GlNoteKeyFree(&e->signer);

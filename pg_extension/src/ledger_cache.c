@@ -531,7 +531,12 @@ GovLookupLedger(Oid relid, bool missing_ok)
 						get_rel_name(relid) ? get_rel_name(relid) : "?"),
 				 errhint("Use govledger.protect() to make it one.")));
 	}
-	l->valid = true;
+	/*
+	 * An entry built in parallel mode was read with the query's snapshot,
+	 * which may be older than the latest: use it, but build it afresh at
+	 * the next lookup.
+	 */
+	l->valid = !IsInParallelMode();
 	return l;
 }
 

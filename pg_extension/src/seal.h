@@ -117,6 +117,6 @@ extern int	GovTreeLookup(void *arg, int level, uint64_t index, uint8_t *out);
 extern void GovWorkerRegister(void);
 
 /* sealcheck.c */
-extern void GovSealChecks(Oid relid, List **results);
+extern void GovSealChecks(int32 only_log, List **results);
 
 #endif							/* GOVLEDGER_SEAL_H */

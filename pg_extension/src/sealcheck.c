@@ -821,14 +821,14 @@ check_sealed(LogCheck *lc, HTAB *queue)
 
 /*
  * GovSealChecks
- *		GovVerifyFn of the sealing checks: every log, or the log of relid.
+ *		GovVerifyFn of the sealing checks: every log, or log only_log.
  */
 void
-GovSealChecks(Oid relid, List **results)
+GovSealChecks(int32 only_log, List **results)
 {
 	GovSealRels rels;
 	Snapshot	snap = GetActiveSnapshot();
-	int32		only = -1;
+	int32		only = only_log;
 	int32		ids[256];
 	int			n = 0;
 	int			i;
@@ -839,8 +839,6 @@ GovSealChecks(Oid relid, List **results)
 	HTAB	   *queue;
 
 	GovSealRelsLookup(&rels);
-	if (OidIsValid(relid))
-		only = GovLookupLedger(relid, false)->log_id;
 	rel = table_open(GovGetCatalog()->log, AccessShareLock);
 	scan = table_beginscan(rel, snap, 0, NULL);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL && n < lengthof(ids))

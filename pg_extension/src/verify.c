@@ -127,16 +127,16 @@ GovVerifyRegister(GovVerifyFn fn)
 
 /*
  * GovRunRegisteredChecks
- *		Run every registered check group for relid (InvalidOid: all),
+ *		Run every registered check group for log only_log (-1: all),
  *		appending their results.
  */
 void
-GovRunRegisteredChecks(Oid relid, List **results)
+GovRunRegisteredChecks(int32 only_log, List **results)
 {
 	int			i;
 
 	for (i = 0; i < num_extra_checks; i++)
-		extra_checks[i] (relid, results);
+		extra_checks[i] (only_log, results);
 }
 
 /* Count a failure; keep the first one's description (in cxt). */
@@ -917,6 +917,7 @@ govledger_verify(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	HTAB	   *counts;
 	GovParallelChecks *parallel;
+	int32		only_log;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (OidIsValid(only))
@@ -946,8 +947,15 @@ govledger_verify(PG_FUNCTION_ARGS)
 	}
 	counts = list_length(ledgers) > 1 ? count_entries(snap) : NULL;
 
-	/* the logs are checked in a parallel worker, if one can be had */
-	parallel = GovParallelChecksStart(only);
+	/*
+	 * The logs are checked in a parallel worker, if one can be had.  The
+	 * ledgers' cached metadata is made current first: in parallel mode it
+	 * can only be read with the query's snapshot (GovReadSnapshot).
+	 */
+	foreach(lc, ledgers)
+		(void) GovLookupLedger(lfirst_oid(lc), true);
+	only_log = OidIsValid(only) ? GovLookupLedger(only, false)->log_id : -1;
+	parallel = GovParallelChecksStart(only_log);
 	foreach(lc, ledgers)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -960,7 +968,7 @@ govledger_verify(PG_FUNCTION_ARGS)
 		verify_ledger(relid, snap, counts, &results);
 	}
 	if (parallel == NULL || !GovParallelChecksFinish(parallel, &results))
-		GovRunRegisteredChecks(only, &results);
+		GovRunRegisteredChecks(only_log, &results);
 	UnregisterSnapshot(snap);
 
 	foreach(lc, results)

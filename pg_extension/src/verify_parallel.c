@@ -10,10 +10,11 @@
  * one.  The worker runs in the leader's transaction with its active
  * snapshot, which is the snapshot the checks use when run in the leader,
  * so the results are the same either way.  It writes them to shared
- * memory; when no worker can be started (max_worker_processes or
+ * memory; when no worker can be registered (max_worker_processes or
  * max_parallel_workers reached, govledger.verify_parallel off) or the
  * results do not fit, the leader runs the checks itself.  An error in
- * the worker is raised in the leader.
+ * the worker, or a worker that was registered but failed to start, is
+ * raised in the leader.
  *
  * Copyright (c) 2026, govledger contributors
  *
@@ -41,7 +42,7 @@ bool		gov_verify_parallel = true;
 
 typedef struct VerifyShared
 {
-	Oid			only;			/* the table verify() was asked about */
+	int32		only_log;		/* the log verify() was asked about, or -1 */
 	bool		complete;		/* set by the worker when all results fit */
 	int			nresults;
 	Size		used;
@@ -115,13 +116,13 @@ get_string(const VerifyShared *sh, Size *pos)
 
 /*
  * GovParallelChecksStart
- *		Start the registered check groups for table only (InvalidOid: all)
- *		in a parallel worker.  Returns NULL when none was started; the
- *		caller then runs them itself.  Leaves the transaction in parallel
- *		mode until GovParallelChecksFinish.
+ *		Start the registered check groups for log only_log (-1: all) in a
+ *		parallel worker.  Returns NULL when none was started; the caller
+ *		then runs them itself.  Leaves the transaction in parallel mode
+ *		until GovParallelChecksFinish.
  */
 GovParallelChecks *
-GovParallelChecksStart(Oid only)
+GovParallelChecksStart(int32 only_log)
 {
 	GovParallelChecks *pc;
 	ParallelContext *pcxt;
@@ -146,7 +147,7 @@ GovParallelChecksStart(Oid only)
 	pc = palloc0(sizeof(GovParallelChecks));
 	pc->pcxt = pcxt;
 	pc->shared = shm_toc_allocate(pcxt->toc, size);
-	pc->shared->only = only;
+	pc->shared->only_log = only_log;
 	pc->shared->complete = false;
 	pc->shared->nresults = 0;
 	pc->shared->used = 0;
@@ -214,7 +215,7 @@ GovVerifyParallelMain(dsm_segment *seg, shm_toc *toc)
 	List	   *results = NIL;
 	ListCell   *lc;
 
-	GovRunRegisteredChecks(sh->only, &results);
+	GovRunRegisteredChecks(sh->only_log, &results);
 	foreach(lc, results)
 	{
 		GovCheckResult *r = (GovCheckResult *) lfirst(lc);

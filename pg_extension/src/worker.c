@@ -78,9 +78,10 @@ int			gov_seal_interval = 25;
  * still scans them all.  When the queue has more than
  * QUEUE_COMPACT_MIN_PAGES pages and QUEUE_COMPACT_RATIO times the pages
  * its live rows need, the sealer rewrites it (VACUUM FULL) if it gets the
- * table's lock within QUEUE_COMPACT_LOCK_MS.  Ledger inserts wait at most
- * that long; an attempt that does not get the lock is retried after
- * QUEUE_COMPACT_RETRY_MS.
+ * table's lock within QUEUE_COMPACT_LOCK_MS.  Ledger inserts wait for that
+ * long at most, plus the rewrite itself (one read of the bloated pages,
+ * copying the few live rows); an attempt that does not get the lock is
+ * retried after QUEUE_COMPACT_RETRY_MS.
  */
 #define QUEUE_COMPACT_MIN_PAGES	1024
 #define QUEUE_COMPACT_RATIO		4
@@ -398,15 +399,15 @@ static bool
 vacuum_queue(bool full)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	char	   *volatile saved_timeout = NULL;
 	volatile bool done = false;
 
+	/*
+	 * A session setting: VACUUM runs in transactions of its own, which
+	 * would undo a transaction-local one before it takes its lock.
+	 */
 	if (full)
-	{
-		saved_timeout = pstrdup(GetConfigOption("lock_timeout", false, false));
 		SetConfigOption("lock_timeout", QUEUE_COMPACT_LOCK_MS, PGC_SUSET,
 						PGC_S_SESSION);
-	}
 	PG_TRY();
 	{
 		VacuumStmt *stmt = makeNode(VacuumStmt);
@@ -435,7 +436,7 @@ vacuum_queue(bool full)
 		edata = CopyErrorData();
 		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 			ereport(DEBUG1,
-					(errmsg("govledger sealer: the queue was not compacted: %s",
+					(errmsg("govledger sealer: compacting the queue stopped: %s",
 							edata->message)));
 		else
 			EmitErrorReport();
@@ -444,8 +445,9 @@ vacuum_queue(bool full)
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();
+	/* back to the configured value, which a reload may change again */
 	if (full)
-		SetConfigOption("lock_timeout", saved_timeout, PGC_SUSET, PGC_S_SESSION);
+		SetConfigOption("lock_timeout", NULL, PGC_SUSET, PGC_S_SESSION);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return done;
 }

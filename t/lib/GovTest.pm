@@ -48,14 +48,22 @@ sub pid_exists
 	return -e "/proc/$pid/stat";
 }
 
+# The state letter of a process (R, S, T, Z, ...), '' when it is gone.
+sub pid_state
+{
+	my ($pid) = @_;
+
+	open(my $fh, '<', "/proc/$pid/stat") or return '';
+	my $line = <$fh> // '';
+	close($fh);
+	return $line =~ /^\d+ \(.*\) (\S) / ? $1 : '';
+}
+
 sub pid_running
 {
 	my ($pid) = @_;
 
-	open(my $fh, '<', "/proc/$pid/stat") or return 0;
-	my $line = <$fh> // '';
-	close($fh);
-	return $line !~ /^\d+ \(.*\) [ZX] /;
+	return pid_state($pid) !~ /^[ZX]?$/;
 }
 
 # What runs now, for the diagnostics of a test that is stopped.
@@ -95,8 +103,11 @@ sub process_table
 }
 
 # A test stopped by the runner's time limit (SIGTERM) says what was
-# running, then exits so that END blocks stop its servers.
+# running, then exits so that END blocks stop its servers.  Processes it
+# forked (which get the signal too) just end: the servers are not theirs.
+my $owner_pid = $$;
 $SIG{TERM} = sub {
+	POSIX::_exit(124) if $$ != $owner_pid;
 	$SIG{TERM} = 'DEFAULT';
 	print STDERR "# stopped by SIGTERM (time limit?); processes:\n";
 	print STDERR map { "#   $_\n" } split(/\n/, process_table());
@@ -404,6 +415,12 @@ sub kill9
 	my $pid = $self->postmaster_pid or return;
 
 	kill('STOP', $pid);
+	# the signal is asynchronous: list the children once it has stopped
+	for (1 .. 200)
+	{
+		last if GovTest::pid_state($pid) =~ /^[TtZX]?$/;
+		select(undef, undef, undef, 0.01);
+	}
 	my @all = (GovTest::child_pids($pid), $pid);
 	kill('KILL', @all);
 	for (1 .. 600)

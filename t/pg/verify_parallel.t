@@ -50,7 +50,7 @@ DELETE FROM vp_t WHERE id = 11;
 UPDATE govledger.leaf SET leaf_hash = sha256('forged')
  WHERE log_id = (SELECT log_id FROM govledger.log WHERE name = 'vp-log') AND leaf_index = 1500;
 UPDATE govledger.subtree SET hash = sha256('forged')
- WHERE log_id = (SELECT log_id FROM govledger.log WHERE name = 'vp-log') AND level = 3 AND idx = 20;
+ WHERE log_id = (SELECT log_id FROM govledger.log WHERE name = 'vp-log') AND level = 4 AND idx = 20;
 SET LOCAL session_replication_role = origin;
 SQL
 is($workers, 1, 'damaged log: checked by a parallel worker') or diag($out);
@@ -60,6 +60,17 @@ ok($bad{row_hash}, 'the changed row is found') or diag(join("\n", @$p));
 ok($bad{entry_row}, 'the deleted row is found') or diag(join("\n", @$p));
 ok($bad{'vp-log.leaves'} || $bad{'vp-log.sealed'}, 'the forged leaf is found') or diag(join("\n", @$p));
 ok($bad{'vp-log.tree'}, 'the forged subtree is found') or diag(join("\n", @$p));
+
+# a log whose public key is not registered (yet, or any more): the worker
+# checks the checkpoints with the key file's key and registers nothing
+($p, $s, $workers, $out) = verify_both(<<'SQL');
+SET LOCAL session_replication_role = replica;
+UPDATE govledger.log SET public_key = NULL WHERE name = 'vp-log';
+SET LOCAL session_replication_role = origin;
+SQL
+is($workers, 1, 'unregistered key: checked by a parallel worker') or diag($out);
+is_deeply($p, $s, 'unregistered key: parallel and serial results are the same');
+ok(!grep({ !/\|true\|/ } @$p), 'unregistered key: the checkpoints verify with the key file') or diag($out);
 
 # no worker to be had: the backend checks the logs itself, same results
 my $serial = GovTest::psql(q{SET max_parallel_workers = 0; SET client_min_messages = debug1;
