@@ -82,10 +82,10 @@ extern void GovBlockHash(const GovLog *log, int64 block_no, int64 tree_size,
 						 uint8 *out);
 
 /*
- * Complete subtrees are stored from this level up; the few below are
- * recomputed from the leaves when needed (at most 2^(level) - 2 leaf
- * lookups for a proof), which spares the sealer a row and an index entry
- * for nearly every leaf.
+ * Complete subtrees are stored from this level up; one of level L below it
+ * is recomputed from its 2^L leaves when needed (at most 14 leaf lookups
+ * for a proof), which spares the sealer a row and an index entry for
+ * nearly every leaf.
  */
 #define GOV_SUBTREE_MIN_LEVEL	4
 

@@ -29,8 +29,9 @@
  * leaf mismatches is kept for the classification.  Other modules add
  * checks (trees, blocks) with GovVerifyRegister(); their results become
  * further rows of the output.  They run in a parallel worker while the
- * rows are checked, when one can be started (verify_parallel.c).  Verification returns damage as rows; it
- * raises errors only for bad arguments.
+ * rows are checked, when one can be started (verify_parallel.c).
+ * Verification returns damage as rows; it raises errors only for bad
+ * arguments.
  *
  * Copyright (c) 2026, govledger contributors
  *

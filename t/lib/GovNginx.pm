@@ -194,15 +194,8 @@ sub worker_pids
 {
 	my ($self) = @_;
 	my $master = $self->master_pid or return ();
-	my @pids;
-	for my $stat (glob('/proc/[0-9]*/stat'))
-	{
-		open(my $fh, '<', $stat) or next;
-		my $line = <$fh> // '';
-		close($fh);
-		push @pids, $1 if $line =~ /^(\d+) \(nginx\) \S+ (\d+)/ && $2 == $master;
-	}
-	return @pids;
+
+	return GovTest::child_pids($master, 'nginx');
 }
 
 # new configuration (optional) and SIGHUP; waits for the old workers to go

@@ -24,23 +24,36 @@ our $PGBIN = $ENV{GOVLEDGER_PGBIN} || '/usr/lib/postgresql/15/bin';
 our $ROOT  = $ENV{GOVLEDGER_ROOT}
 	|| abs_path(dirname(__FILE__) . '/../..');
 
-# The processes whose parent is $ppid.
-sub child_pids
+# (comm, state, ppid) of a process from /proc/PID/stat; () once it is gone.
+sub proc_stat
 {
-	my ($ppid) = @_;
-	my @pids;
+	my ($pid) = @_;
 
-	for my $stat (glob('/proc/[0-9]*/stat'))
-	{
-		open(my $fh, '<', $stat) or next;
-		my $line = <$fh> // '';
-		close($fh);
-		push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) / && $2 == $ppid;
-	}
-	return @pids;
+	open(my $fh, '<', "/proc/$pid/stat") or return ();
+	my $line = <$fh> // '';
+	close($fh);
+	return $line =~ /^\d+ \((.*)\) (\S) (\d+) / ? ($1, $2, $3) : ();
 }
 
-# Whether a process exists (a zombie too) and whether it still runs.
+sub all_pids
+{
+	return sort { $a <=> $b } map { m{^/proc/(\d+)/stat$} ? $1 : () }
+		glob('/proc/[0-9]*/stat');
+}
+
+# The processes whose parent is $ppid (and whose name is $comm, if given).
+sub child_pids
+{
+	my ($ppid, $comm) = @_;
+
+	return grep {
+		my @s = proc_stat($_);
+		@s && $s[2] == $ppid && (!defined $comm || $s[0] eq $comm)
+	} all_pids();
+}
+
+# Whether a process exists (a zombie too); its state letter (R, S, T,
+# Z, ...), '' when it is gone; whether it still runs.
 sub pid_exists
 {
 	my ($pid) = @_;
@@ -48,15 +61,11 @@ sub pid_exists
 	return -e "/proc/$pid/stat";
 }
 
-# The state letter of a process (R, S, T, Z, ...), '' when it is gone.
 sub pid_state
 {
 	my ($pid) = @_;
 
-	open(my $fh, '<', "/proc/$pid/stat") or return '';
-	my $line = <$fh> // '';
-	close($fh);
-	return $line =~ /^\d+ \(.*\) (\S) / ? $1 : '';
+	return (proc_stat($pid))[1] // '';
 }
 
 sub pid_running
@@ -71,17 +80,11 @@ sub process_table
 {
 	my $out = '';
 
-	for my $stat (sort { ($a =~ /(\d+)/)[0] <=> ($b =~ /(\d+)/)[0] }
-				  glob('/proc/[0-9]*/stat'))
+	for my $pid (all_pids())
 	{
-		(my $dir = $stat) =~ s{/stat$}{};
-		open(my $fh, '<', $stat) or next;
-		my $line = <$fh> // '';
-		close($fh);
-		next unless $line =~ /^(\d+) \((.*)\) (\S+) (\d+) /;
-		my ($pid, $comm, $state, $ppid) = ($1, $2, $3, $4);
+		my ($comm, $state, $ppid) = proc_stat($pid) or next;
 		my $cmd = '';
-		if (open(my $c, '<', "$dir/cmdline"))
+		if (open(my $c, '<', "/proc/$pid/cmdline"))
 		{
 			local $/;
 			$cmd = <$c> // '';
@@ -89,13 +92,13 @@ sub process_table
 			$cmd =~ s/\0+$//;
 			$cmd =~ s/\0/ /g;
 		}
+		next unless length $cmd;	# kernel threads
 		my $wchan = '';
-		if (open(my $w, '<', "$dir/wchan"))
+		if (open(my $w, '<', "/proc/$pid/wchan"))
 		{
 			$wchan = <$w> // '';
 			close($w);
 		}
-		next unless length $cmd;	# kernel threads
 		$out .= sprintf("%7d %7d %s %-20s %s\n", $pid, $ppid, $state,
 						substr($wchan, 0, 20), substr($cmd, 0, 160));
 	}
