@@ -19,6 +19,9 @@
 #include "access/tupdesc.h"
 #include "nodes/pg_list.h"
 #include "lib/stringinfo.h"
+#include "port/atomics.h"
+#include "storage/block.h"
+#include "storage/shm_mq.h"
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
@@ -231,12 +234,39 @@ typedef void (*GovVerifyFn) (int32 only_log, List **results);
 extern void GovVerifyRegister(GovVerifyFn fn);
 extern void GovRunRegisteredChecks(int32 only_log, List **results);
 
+/*
+ * The blocks of the ledger tables whose rows verify() checks, handed out a
+ * range at a time to the backend and its parallel worker alike.
+ */
+typedef struct GovRowRange
+{
+	Oid			relid;
+	BlockNumber nblocks;		/* as seen after verify()'s snapshot */
+	pg_atomic_uint64 next_block;	/* first block not yet handed out */
+	pg_atomic_uint64 rows_seen; /* by every process, for progress */
+} GovRowRange;
+
+typedef struct GovRowRanges
+{
+	int			nledgers;
+	GovRowRange ledger[FLEXIBLE_ARRAY_MEMBER];
+} GovRowRanges;
+
+#define GovRowRangesSize(n) \
+	add_size(offsetof(GovRowRanges, ledger), mul_size((n), sizeof(GovRowRange)))
+
+extern void GovCheckRowsInWorker(GovRowRanges *ranges, shm_mq_handle *mqh);
+
 /* verify_parallel.c */
 typedef struct GovParallelChecks GovParallelChecks;
 
 extern bool gov_verify_parallel;
 extern void GovVerifyParallelInit(void);
-extern GovParallelChecks *GovParallelChecksStart(int32 only_log);
+extern GovParallelChecks *GovParallelChecksStart(int32 only_log,
+												 const GovRowRanges *ranges);
+extern GovRowRanges *GovParallelRowRanges(GovParallelChecks *pc);
+extern bool GovParallelRowsReceive(GovParallelChecks *pc, Size *nbytes,
+								   void **data);
 extern bool GovParallelChecksFinish(GovParallelChecks *pc, List **results);
 
 /*

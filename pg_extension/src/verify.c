@@ -20,7 +20,7 @@
  * the stored leaf was altered; if it equals the stored leaf, the row (or
  * its entry's metadata) changed.  An entry still queued has no witness.
  *
- * Rows are read in batches of a fixed size, sorted by entry id so that
+ * Rows are read a range of blocks at a time, sorted by entry id so that
  * one range scan of govledger.entry_sealed's primary key finds their
  * entries; rows whose entry is not sealed yet find it among the ledger's
  * queued entries, which are held in memory (the background sealer keeps
@@ -28,8 +28,11 @@
  * a memory context reset for the next one, and only a bounded list of
  * leaf mismatches is kept for the classification.  Other modules add
  * checks (trees, blocks) with GovVerifyRegister(); their results become
- * further rows of the output.  They run in a parallel worker while the
- * rows are checked, when one can be started (verify_parallel.c).
+ * further rows of the output.  When a parallel worker can be started
+ * (verify_parallel.c) it runs those checks, then takes block ranges of
+ * the ledger tables too; its results are merged with the leader's, and
+ * the failure each check reports is chosen by table order (or entry id)
+ * so that it does not depend on who met it.
  * Verification returns damage as rows; it raises errors only for bad
  * arguments.
  *
@@ -53,6 +56,7 @@
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -140,6 +144,33 @@ GovRunRegisteredChecks(int32 only_log, List **results)
 		extra_checks[i] (only_log, results);
 }
 
+/* fmt and args formatted into a string in cxt */
+static char *format_failure(MemoryContext cxt, const char *fmt, va_list args)
+			pg_attribute_printf(2, 0);
+
+static char *
+format_failure(MemoryContext cxt, const char *fmt, va_list args)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (;;)
+	{
+		va_list		copy;
+		int			needed;
+
+		va_copy(copy, args);
+		needed = appendStringInfoVA(&s, fmt, copy);
+		va_end(copy);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&s, needed);
+	}
+	MemoryContextSwitchTo(old);
+	return s.data;
+}
+
 /* Count a failure; keep the first one's description (in cxt). */
 void
 GovCheckFail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
@@ -147,24 +178,11 @@ GovCheckFail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
 	c->failed++;
 	if (c->first_failure == NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-		StringInfoData s;
+		va_list		args;
 
-		initStringInfo(&s);
-		for (;;)
-		{
-			va_list		args;
-			int			needed;
-
-			va_start(args, fmt);
-			needed = appendStringInfoVA(&s, fmt, args);
-			va_end(args);
-			if (needed == 0)
-				break;
-			enlargeStringInfo(&s, needed);
-		}
-		c->first_failure = s.data;
-		MemoryContextSwitchTo(old);
+		va_start(args, fmt);
+		c->first_failure = format_failure(cxt, fmt, args);
+		va_end(args);
 	}
 }
 
@@ -470,8 +488,16 @@ entry_count(HTAB *counts, int32 ledger_id)
 	return c ? c->count : 0;
 }
 
-/* Rows gathered, sorted by entry id, then matched against the entries */
-#define VERIFY_BATCH		8192
+/*
+ * Rows are read a range of blocks at a time, sorted by entry id and
+ * matched against the entries with one range scan.  Rows of neighbouring
+ * blocks were inserted close together and have nearly consecutive entry
+ * ids, so the range scans stay dense however the ranges are shared out
+ * between the leader and its worker.  A range holds at most
+ * VERIFY_RANGE_BLOCKS * MaxHeapTuplesPerPage rows.
+ */
+#define VERIFY_RANGE_BLOCKS		64
+#define VERIFY_BATCH_MAX		(VERIFY_RANGE_BLOCKS * MaxHeapTuplesPerPage)
 
 typedef struct BatchRow
 {
@@ -479,18 +505,26 @@ typedef struct BatchRow
 	HeapTuple	tup;			/* copy, in the batch context */
 } BatchRow;
 
-/* State of one ledger's row checks */
+/*
+ * State of one ledger's row checks.  Of each check's failures the one
+ * kept is that of the row first in the table (lowest ctid) and, for leaf
+ * mismatches, that of the lowest entry id: the same whichever process
+ * met it first.
+ */
 typedef struct LedgerVerify
 {
 	GovLedger  *ledger;
+	char	   *name;
 	GovCheckResult *ck;			/* NUM_LEDGER_CHECKS results */
+	ItemPointerData first_tid[NUM_LEDGER_CHECKS];	/* of first_failure */
 	MemoryContext cxt;			/* results and mismatches live here */
 	MemoryContext rowcxt;		/* reset for every row */
-	TupleDesc	desc;			/* the ledger table's */
-	TupleDesc	edesc;			/* govledger.entry's */
+	TupleDesc	desc;			/* the ledger table's, while scanning */
+	TupleDesc	edesc;			/* govledger.entry's, while scanning */
 	Datum	   *values;
 	bool	   *nulls;
 	StringInfoData buf;			/* encoding buffer, reused */
+	int64		nrows;			/* rows read by this process */
 	int64		matched;		/* rows whose entry belongs here */
 	int64		unclassified;	/* mismatches beyond MAX_MISMATCHES */
 	LeafMismatch *mm;
@@ -500,12 +534,45 @@ typedef struct LedgerVerify
 	TupleDesc	qdesc;			/* govledger.unsealed's */
 } LedgerVerify;
 
+/*
+ * Count a failure of row check ck met at the row at tid; keep its
+ * description if that row comes first in the table.
+ */
+static void row_fail(LedgerVerify *v, int ck, ItemPointer tid,
+					 const char *fmt,...) pg_attribute_printf(4, 5);
+
+static void
+row_fail(LedgerVerify *v, int ck, ItemPointer tid, const char *fmt,...)
+{
+	GovCheckResult *c = &v->ck[ck];
+	va_list		args;
+
+	c->failed++;
+	if (c->first_failure != NULL &&
+		ItemPointerCompare(tid, &v->first_tid[ck]) >= 0)
+		return;
+	if (c->first_failure != NULL)
+		pfree(c->first_failure);
+	va_start(args, fmt);
+	c->first_failure = format_failure(v->cxt, fmt, args);
+	va_end(args);
+	v->first_tid[ck] = *tid;
+}
 
 static int
 batch_row_cmp(const void *a, const void *b)
 {
 	int64		x = ((const BatchRow *) a)->entry_id;
 	int64		y = ((const BatchRow *) b)->entry_id;
+
+	return (x > y) - (x < y);
+}
+
+static int
+mismatch_cmp(const void *a, const void *b)
+{
+	int64		x = ((const LeafMismatch *) a)->entry_id;
+	int64		y = ((const LeafMismatch *) b)->entry_id;
 
 	return (x > y) - (x < y);
 }
@@ -529,9 +596,31 @@ row_without_entry(LedgerVerify *v, HeapTuple tup, int64 id)
 		check_row(v, tup, id, q->tup, true);
 		return;
 	}
-	GovCheckFail(&v->ck[CK_ROW_ENTRY], v->cxt,
-			   "row with %s " INT64_FORMAT " has no entry: inserted with triggers disabled",
-			   GOV_ENTRY_COLUMN, id);
+	row_fail(v, CK_ROW_ENTRY, &tup->t_self,
+			 "row with %s " INT64_FORMAT " has no entry: inserted with triggers disabled",
+			 GOV_ENTRY_COLUMN, id);
+}
+
+/* Keep a leaf mismatch for classification, or count it unclassified. */
+static void
+keep_mismatch(LedgerVerify *v, const LeafMismatch *m)
+{
+	MemoryContext old;
+
+	if (v->nmm >= MAX_MISMATCHES)
+	{
+		v->unclassified++;
+		return;
+	}
+	old = MemoryContextSwitchTo(v->cxt);
+	if (v->nmm >= v->mmcap)
+	{
+		v->mmcap = v->mmcap ? v->mmcap * 2 : 64;
+		v->mm = v->mm ? repalloc(v->mm, sizeof(LeafMismatch) * v->mmcap) :
+			palloc(sizeof(LeafMismatch) * v->mmcap);
+	}
+	v->mm[v->nmm++] = *m;
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -558,9 +647,9 @@ check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup,
 	v->ck[CK_LEDGER_BINDING].checked++;
 	if (e.ledger_id != v->ledger->ledger_id)
 	{
-		GovCheckFail(&v->ck[CK_LEDGER_BINDING], v->cxt,
-				   "entry " INT64_FORMAT ": row moved or copied from ledger %s",
-				   id, ledger_name_by_id(e.ledger_id));
+		row_fail(v, CK_LEDGER_BINDING, &tup->t_self,
+				 "entry " INT64_FORMAT ": row moved or copied from ledger %s",
+				 id, ledger_name_by_id(e.ledger_id));
 		MemoryContextSwitchTo(old);
 		return;
 	}
@@ -572,29 +661,17 @@ check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup,
 	if (e.leaf == NULL || VARSIZE_ANY_EXHDR(e.leaf) != hsize ||
 		memcmp(VARDATA_ANY(e.leaf), leaf, hsize) != 0)
 	{
-		if (v->nmm < MAX_MISMATCHES)
-		{
-			LeafMismatch *m;
+		LeafMismatch m;
 
-			MemoryContextSwitchTo(v->cxt);
-			if (v->nmm >= v->mmcap)
-			{
-				v->mmcap = v->mmcap ? v->mmcap * 2 : 64;
-				v->mm = v->mm ? repalloc(v->mm, sizeof(LeafMismatch) * v->mmcap) :
-					palloc(sizeof(LeafMismatch) * v->mmcap);
-			}
-			m = &v->mm[v->nmm++];
-			memset(m, 0, sizeof(LeafMismatch));
-			m->entry_id = id;
-			memcpy(m->computed, leaf, hsize);
-			if (e.leaf)
-			{
-				m->stored_len = Min(VARSIZE_ANY_EXHDR(e.leaf), GL_HASH_MAX_SIZE);
-				memcpy(m->stored, VARDATA_ANY(e.leaf), m->stored_len);
-			}
+		memset(&m, 0, sizeof(m));
+		m.entry_id = id;
+		memcpy(m.computed, leaf, hsize);
+		if (e.leaf)
+		{
+			m.stored_len = Min(VARSIZE_ANY_EXHDR(e.leaf), GL_HASH_MAX_SIZE);
+			memcpy(m.stored, VARDATA_ANY(e.leaf), m.stored_len);
 		}
-		else
-			v->unclassified++;
+		keep_mismatch(v, &m);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -673,6 +750,7 @@ load_queued(LedgerVerify *v, Snapshot snap)
 	TupleDesc	desc = RelationGetDescr(rel);
 	HeapTuple	tup;
 	HTAB	   *queued = NULL;
+	MemoryContext old = MemoryContextSwitchTo(v->cxt);
 
 	v->qdesc = CreateTupleDescCopy(desc);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
@@ -703,126 +781,319 @@ load_queued(LedgerVerify *v, Snapshot snap)
 			q->rows = 0;
 		}
 	}
+	MemoryContextSwitchTo(old);
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return queued;
 }
 
 /*
- * Run the row checks of one ledger table, appending a GovCheckResult per
- * check to *results.
+ * Set up the row checks of ledger table relid in the current memory
+ * context.
  */
 static void
-verify_ledger(Oid relid, Snapshot snap, HTAB *counts, List **results)
+begin_ledger(LedgerVerify *v, Oid relid, Snapshot snap)
 {
-	LedgerVerify v;
-	MemoryContext batchcxt;
-	Relation	rel;
-	Relation	erel;
-	Relation	pkey;
-	IndexScanDesc iscan;
-	TupleTableSlot *slot;
-	TableScanDesc scan;
-	HeapTuple	tup;
-	BatchRow   *batch;
-	int			eatt;
-	int64		nrows = 0;
-	TimestampTz last = GetCurrentTimestamp();
-	char	   *lname;
-	size_t		hsize;
-	bool		more = true;
 	int			i;
 
-	memset(&v, 0, sizeof(v));
-	v.cxt = CurrentMemoryContext;
-	v.ledger = GovLookupLedger(relid, false);
-	hsize = v.ledger->hash->size;
-	lname = pstrdup(v.ledger->name);
-	v.ck = palloc0(sizeof(GovCheckResult) * NUM_LEDGER_CHECKS);
+	memset(v, 0, sizeof(*v));
+	v->cxt = CurrentMemoryContext;
+	v->ledger = GovLookupLedger(relid, false);
+	v->name = pstrdup(v->ledger->name);
+	v->ck = palloc0(sizeof(GovCheckResult) * NUM_LEDGER_CHECKS);
 	for (i = 0; i < NUM_LEDGER_CHECKS; i++)
 	{
-		v.ck[i].ledger = relid;
-		v.ck[i].check_name = ledger_check_names[i];
+		v->ck[i].ledger = relid;
+		v->ck[i].check_name = ledger_check_names[i];
 	}
-	v.rowcxt = AllocSetContextCreate(v.cxt, "govledger verify row",
-									 ALLOCSET_DEFAULT_SIZES);
+	v->rowcxt = AllocSetContextCreate(v->cxt, "govledger verify row",
+									  ALLOCSET_DEFAULT_SIZES);
+	initStringInfo(&v->buf);
+	v->queued = load_queued(v, snap);
+}
+
+/*
+ * Check the rows of the block ranges taken from range until none is
+ * left; the leader and its worker run this side by side.
+ */
+static void
+check_rows(LedgerVerify *v, Snapshot snap, GovRowRange *range, bool leader)
+{
+	Relation	rel = table_open(range->relid, AccessShareLock);
+	Relation	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
+	Relation	pkey = index_open(GovGetCatalog()->entry_pkey, AccessShareLock);
+	IndexScanDesc iscan = index_beginscan(erel, pkey, snap, 1, 0);
+	TupleTableSlot *slot = table_slot_create(erel, NULL);
+	TableScanDesc scan = table_beginscan_strat(rel, snap, 0, NULL, true, false);
+	MemoryContext batchcxt;
+	BatchRow   *batch = palloc(sizeof(BatchRow) * VERIFY_BATCH_MAX);
+	AttrNumber	eatt = v->ledger->entry_attnum;
+	TimestampTz last = GetCurrentTimestamp();
+
 	/* one block kept across resets holds a typical batch */
-	batchcxt = AllocSetContextCreate(v.cxt, "govledger verify batch",
-									 4 * 1024 * 1024, 4 * 1024 * 1024,
+	batchcxt = AllocSetContextCreate(v->cxt, "govledger verify batch",
+									 1024 * 1024, 1024 * 1024,
 									 8 * 1024 * 1024);
-	initStringInfo(&v.buf);
+	v->desc = RelationGetDescr(rel);
+	v->edesc = RelationGetDescr(erel);
+	v->values = palloc(sizeof(Datum) * v->desc->natts);
+	v->nulls = palloc(sizeof(bool) * v->desc->natts);
 
-	v.queued = load_queued(&v, snap);
-	rel = table_open(relid, AccessShareLock);
-	v.desc = RelationGetDescr(rel);
-	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
-	v.edesc = RelationGetDescr(erel);
-	pkey = index_open(GovGetCatalog()->entry_pkey, AccessShareLock);
-	iscan = index_beginscan(erel, pkey, snap, 1, 0);
-	slot = table_slot_create(erel, NULL);
-	v.values = palloc(sizeof(Datum) * v.desc->natts);
-	v.nulls = palloc(sizeof(bool) * v.desc->natts);
-	batch = palloc(sizeof(BatchRow) * VERIFY_BATCH);
-	eatt = v.ledger->entry_attnum;
-
-	scan = table_beginscan(rel, snap, 0, NULL);
-	while (more)
+	for (;;)
 	{
+		uint64		start = pg_atomic_fetch_add_u64(&range->next_block,
+													VERIFY_RANGE_BLOCKS);
+		HeapTuple	tup;
 		int			n = 0;
+		int			seen = 0;
+		uint64		total;
 		MemoryContext old;
 
+		if (start >= range->nblocks)
+			break;
+		table_rescan(scan, NULL);
+		heap_setscanlimits(scan, (BlockNumber) start,
+						   Min(VERIFY_RANGE_BLOCKS, range->nblocks - start));
 		MemoryContextReset(batchcxt);
 		old = MemoryContextSwitchTo(batchcxt);
-		while (n < VERIFY_BATCH)
+		while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
 			bool		isnull;
 			Datum		d;
 
-			tup = heap_getnext(scan, ForwardScanDirection);
-			if (tup == NULL)
-			{
-				more = false;
-				break;
-			}
-			if ((++nrows & 0xffff) == 0)
-			{
-				CHECK_FOR_INTERRUPTS();
-				maybe_progress(&last, lname, "rows", nrows);
-			}
-			v.ck[CK_ROW_ENTRY].checked++;
-			d = heap_getattr(tup, eatt, v.desc, &isnull);
+			seen++;
+			v->ck[CK_ROW_ENTRY].checked++;
+			d = heap_getattr(tup, eatt, v->desc, &isnull);
 			if (isnull)
 			{
-				GovCheckFail(&v.ck[CK_ROW_ENTRY], v.cxt,
-						   "row at ctid (%u,%u) has no %s: inserted with triggers disabled",
-						   ItemPointerGetBlockNumber(&tup->t_self),
-						   ItemPointerGetOffsetNumber(&tup->t_self),
-						   GOV_ENTRY_COLUMN);
+				row_fail(v, CK_ROW_ENTRY, &tup->t_self,
+						 "row at ctid (%u,%u) has no %s: inserted with triggers disabled",
+						 ItemPointerGetBlockNumber(&tup->t_self),
+						 ItemPointerGetOffsetNumber(&tup->t_self),
+						 GOV_ENTRY_COLUMN);
 				continue;
 			}
+			Assert(n < VERIFY_BATCH_MAX);
 			batch[n].entry_id = DatumGetInt64(d);
 			batch[n].tup = heap_copytuple(tup);
 			n++;
 		}
 		MemoryContextSwitchTo(old);
+		v->nrows += seen;
+		total = pg_atomic_add_fetch_u64(&range->rows_seen, seen);
+		CHECK_FOR_INTERRUPTS();
+		if (leader)
+			maybe_progress(&last, v->name, "rows", (int64) total);
 		if (n == 0)
 			continue;
 		qsort(batch, n, sizeof(BatchRow), batch_row_cmp);
-		match_batch(&v, batch, n, iscan, slot);
+		match_batch(v, batch, n, iscan, slot);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(iscan);
 	index_close(pkey, AccessShareLock);
 	table_close(erel, AccessShareLock);
+	table_close(rel, AccessShareLock);
 	MemoryContextDelete(batchcxt);
+	pfree(batch);
+	v->desc = v->edesc = NULL;
+}
 
-	/* tell altered stored leaves from changed rows */
-	if (v.nmm > 0)
-		find_witnesses(v.mm, v.nmm, snap);
-	for (i = 0; i < v.nmm; i++)
+/*
+ * The worker's row-check results for one ledger, as one message:
+ *	 int64 nrows, matched, unclassified
+ *	 per check: int64 checked, failed; ItemPointerData tid; int32 length
+ *		of first_failure (-1: none) and its bytes
+ *	 int32 nmm and nmm LeafMismatch
+ *	 int32 nq and nq (int64 entry id, int32 rows) of queued entries met
+ */
+static void
+serialize_rows(LedgerVerify *v, StringInfo out)
+{
+	int32		n;
+	int			i;
+
+	appendBinaryStringInfo(out, (char *) &v->nrows, sizeof(int64));
+	appendBinaryStringInfo(out, (char *) &v->matched, sizeof(int64));
+	appendBinaryStringInfo(out, (char *) &v->unclassified, sizeof(int64));
+	for (i = 0; i < NUM_LEDGER_CHECKS; i++)
 	{
-		LeafMismatch *m = &v.mm[i];
+		GovCheckResult *c = &v->ck[i];
+
+		n = c->first_failure ? (int32) strlen(c->first_failure) : -1;
+		appendBinaryStringInfo(out, (char *) &c->checked, sizeof(int64));
+		appendBinaryStringInfo(out, (char *) &c->failed, sizeof(int64));
+		appendBinaryStringInfo(out, (char *) &v->first_tid[i],
+							   sizeof(ItemPointerData));
+		appendBinaryStringInfo(out, (char *) &n, sizeof(int32));
+		if (n > 0)
+			appendBinaryStringInfo(out, c->first_failure, n);
+	}
+	n = v->nmm;
+	appendBinaryStringInfo(out, (char *) &n, sizeof(int32));
+	if (n > 0)
+		appendBinaryStringInfo(out, (char *) v->mm, sizeof(LeafMismatch) * n);
+
+	n = 0;
+	if (v->queued)
+	{
+		HASH_SEQ_STATUS hs;
+		QueuedEntry *q;
+		int			pos = out->len;
+
+		appendBinaryStringInfo(out, (char *) &n, sizeof(int32));
+		hash_seq_init(&hs, v->queued);
+		while ((q = hash_seq_search(&hs)) != NULL)
+		{
+			if (q->rows == 0)
+				continue;
+			appendBinaryStringInfo(out, (char *) &q->entry_id, sizeof(int64));
+			appendBinaryStringInfo(out, (char *) &q->rows, sizeof(int32));
+			n++;
+		}
+		memcpy(out->data + pos, &n, sizeof(int32));
+	}
+	else
+		appendBinaryStringInfo(out, (char *) &n, sizeof(int32));
+}
+
+/* Read len bytes of a worker message at *pos into p */
+static void
+take_bytes(const char *data, Size size, Size *pos, void *p, Size len)
+{
+	if (len > size - *pos)
+		elog(ERROR, "verify: truncated row results from the parallel worker");
+	memcpy(p, data + *pos, len);
+	*pos += len;
+}
+
+/* Merge the worker's row-check results for one ledger into v. */
+static void
+merge_rows(LedgerVerify *v, const char *data, Size size)
+{
+	Size		pos = 0;
+	int64		x;
+	int32		n;
+	int			i;
+
+	take_bytes(data, size, &pos, &x, sizeof(int64));
+	v->nrows += x;
+	take_bytes(data, size, &pos, &x, sizeof(int64));
+	v->matched += x;
+	take_bytes(data, size, &pos, &x, sizeof(int64));
+	v->unclassified += x;
+	for (i = 0; i < NUM_LEDGER_CHECKS; i++)
+	{
+		GovCheckResult *c = &v->ck[i];
+		ItemPointerData tid;
+		int64		failed;
+
+		take_bytes(data, size, &pos, &x, sizeof(int64));
+		c->checked += x;
+		take_bytes(data, size, &pos, &failed, sizeof(int64));
+		take_bytes(data, size, &pos, &tid, sizeof(ItemPointerData));
+		take_bytes(data, size, &pos, &n, sizeof(int32));
+		if (n >= 0)
+		{
+			char	   *msg = MemoryContextAlloc(v->cxt, n + 1);
+
+			take_bytes(data, size, &pos, msg, n);
+			msg[n] = '\0';
+			if (c->first_failure == NULL ||
+				ItemPointerCompare(&tid, &v->first_tid[i]) < 0)
+			{
+				c->first_failure = msg;
+				v->first_tid[i] = tid;
+			}
+		}
+		c->failed += failed;
+	}
+	take_bytes(data, size, &pos, &n, sizeof(int32));
+	for (i = 0; i < n; i++)
+	{
+		LeafMismatch m;
+
+		take_bytes(data, size, &pos, &m, sizeof(LeafMismatch));
+		keep_mismatch(v, &m);
+	}
+	take_bytes(data, size, &pos, &n, sizeof(int32));
+	for (i = 0; i < n; i++)
+	{
+		int64		id;
+		int32		rows;
+		QueuedEntry *q;
+
+		take_bytes(data, size, &pos, &id, sizeof(int64));
+		take_bytes(data, size, &pos, &rows, sizeof(int32));
+		q = v->queued ? hash_search(v->queued, &id, HASH_FIND, NULL) : NULL;
+		if (q == NULL)
+			elog(ERROR, "verify: the parallel worker met queued entry " INT64_FORMAT " the leader does not see",
+				 id);
+		q->rows += rows;
+	}
+	if (pos != size)
+		elog(ERROR, "verify: malformed row results from the parallel worker");
+}
+
+/*
+ * GovCheckRowsInWorker
+ *		The parallel worker's share of the row checks: ranges of every
+ *		ledger table in turn, each ledger's results sent through mqh.
+ */
+void
+GovCheckRowsInWorker(GovRowRanges *ranges, shm_mq_handle *mqh)
+{
+	Snapshot	snap = GetActiveSnapshot();
+	int			i;
+
+	for (i = 0; i < ranges->nledgers; i++)
+	{
+		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+												  "govledger verify worker",
+												  ALLOCSET_DEFAULT_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		LedgerVerify v;
+		StringInfoData msg;
+
+		begin_ledger(&v, ranges->ledger[i].relid, snap);
+		check_rows(&v, snap, &ranges->ledger[i], false);
+		initStringInfo(&msg);
+		serialize_rows(&v, &msg);
+		MemoryContextSwitchTo(old);
+		if (shm_mq_send(mqh, msg.len, msg.data, false, true) != SHM_MQ_SUCCESS)
+		{
+			/* the leader has gone: nobody wants the rest */
+			MemoryContextDelete(cxt);
+			return;
+		}
+		MemoryContextDelete(cxt);
+	}
+}
+
+/*
+ * Finish the row checks of one ledger, once every process has checked
+ * its rows: classify the leaf mismatches, check that every entry has
+ * its row (entry_row), and append a GovCheckResult per check to
+ * *results.
+ */
+static void
+finish_ledger(LedgerVerify *v, Snapshot snap, HTAB *counts, List **results)
+{
+	size_t		hsize = v->ledger->hash->size;
+	TimestampTz last = GetCurrentTimestamp();
+	Relation	rel;
+	int			i;
+
+	/* tell altered stored leaves from changed rows, lowest entry first */
+	if (v->nmm > 0)
+	{
+		qsort(v->mm, v->nmm, sizeof(LeafMismatch), mismatch_cmp);
+		find_witnesses(v->mm, v->nmm, snap);
+	}
+	for (i = 0; i < v->nmm; i++)
+	{
+		LeafMismatch *m = &v->mm[i];
 		bool		w_is_computed = m->has_witness && (size_t) m->witness_len == hsize &&
 			memcmp(m->witness, m->computed, hsize) == 0;
 		bool		w_is_stored = m->has_witness &&
@@ -830,40 +1101,41 @@ verify_ledger(Oid relid, Snapshot snap, HTAB *counts, List **results)
 			memcmp(m->witness, m->stored, m->stored_len) == 0;
 
 		if (w_is_computed)
-			GovCheckFail(&v.ck[CK_ENTRY_LEAF], v.cxt,
-					   "entry " INT64_FORMAT ": stored leaf altered", m->entry_id);
+			GovCheckFail(&v->ck[CK_ENTRY_LEAF], v->cxt,
+						 "entry " INT64_FORMAT ": stored leaf altered", m->entry_id);
 		else if (w_is_stored)
-			GovCheckFail(&v.ck[CK_ROW_HASH], v.cxt,
-					   "entry " INT64_FORMAT ": row changed since insert (column value or entry metadata)",
-					   m->entry_id);
+			GovCheckFail(&v->ck[CK_ROW_HASH], v->cxt,
+						 "entry " INT64_FORMAT ": row changed since insert (column value or entry metadata)",
+						 m->entry_id);
 		else if (m->has_witness)
 		{
-			GovCheckFail(&v.ck[CK_ROW_HASH], v.cxt,
-					   "entry " INT64_FORMAT ": row changed since insert (column value or entry metadata)",
-					   m->entry_id);
-			GovCheckFail(&v.ck[CK_ENTRY_LEAF], v.cxt,
-					   "entry " INT64_FORMAT ": stored leaf altered", m->entry_id);
+			GovCheckFail(&v->ck[CK_ROW_HASH], v->cxt,
+						 "entry " INT64_FORMAT ": row changed since insert (column value or entry metadata)",
+						 m->entry_id);
+			GovCheckFail(&v->ck[CK_ENTRY_LEAF], v->cxt,
+						 "entry " INT64_FORMAT ": stored leaf altered", m->entry_id);
 		}
 		else
-			GovCheckFail(&v.ck[CK_ROW_HASH], v.cxt,
-					   "entry " INT64_FORMAT ": leaf does not match the row (changed column value or altered stored leaf)",
-					   m->entry_id);
+			GovCheckFail(&v->ck[CK_ROW_HASH], v->cxt,
+						 "entry " INT64_FORMAT ": leaf does not match the row (changed column value or altered stored leaf)",
+						 m->entry_id);
 	}
-	v.ck[CK_ROW_HASH].failed += v.unclassified;
+	v->ck[CK_ROW_HASH].failed += v->unclassified;
 
-	check_entries(v.ledger, rel, snap, v.matched,
-				  counts ? entry_count(counts, v.ledger->ledger_id) : -1,
-				  v.queued, &v.ck[CK_ENTRY_ROW], v.cxt, v.rowcxt, &last);
+	rel = table_open(v->ledger->relid, AccessShareLock);
+	check_entries(v->ledger, rel, snap, v->matched,
+				  counts ? entry_count(counts, v->ledger->ledger_id) : -1,
+				  v->queued, &v->ck[CK_ENTRY_ROW], v->cxt, v->rowcxt, &last);
 	table_close(rel, AccessShareLock);
 
-	if (nrows >= 0x10000)
+	if (v->nrows >= 0x10000)
 		ereport(NOTICE,
 				(errmsg("verify: ledger %s: " INT64_FORMAT " rows checked, done",
-						lname, nrows)));
+						v->name, v->nrows)));
 
-	MemoryContextDelete(v.rowcxt);
+	MemoryContextDelete(v->rowcxt);
 	for (i = 0; i < NUM_LEDGER_CHECKS; i++)
-		*results = lappend(*results, &v.ck[i]);
+		*results = lappend(*results, &v->ck[i]);
 }
 
 /*
@@ -913,12 +1185,17 @@ govledger_verify(PG_FUNCTION_ARGS)
 	Oid			only = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
 	Snapshot	snap;
 	List	   *ledgers;
+	List	   *checked = NIL;
 	List	   *missing = NIL;
 	List	   *results = NIL;
 	ListCell   *lc;
 	HTAB	   *counts;
 	GovParallelChecks *parallel;
+	GovRowRanges *ranges;
+	LedgerVerify *lv;
 	int32		only_log;
+	int			nledgers;
+	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (OidIsValid(only))
@@ -931,7 +1208,9 @@ govledger_verify(PG_FUNCTION_ARGS)
 		GovCheckReadable(only);
 	}
 
+	/* everything, here and in the worker, is read with this snapshot */
 	snap = RegisterSnapshot(GetTransactionSnapshot());
+	PushActiveSnapshot(snap);
 	ledgers = active_ledgers(only, snap, &missing);
 
 	foreach(lc, missing)
@@ -948,28 +1227,75 @@ govledger_verify(PG_FUNCTION_ARGS)
 	}
 	counts = list_length(ledgers) > 1 ? count_entries(snap) : NULL;
 
-	/*
-	 * The logs are checked in a parallel worker, if one can be had.  The
-	 * ledgers' cached metadata is made current first: in parallel mode it
-	 * can only be read with the query's snapshot (GovReadSnapshot).
-	 */
-	foreach(lc, ledgers)
-		(void) GovLookupLedger(lfirst_oid(lc), true);
-	only_log = OidIsValid(only) ? GovLookupLedger(only, false)->log_id : -1;
-	parallel = GovParallelChecksStart(only_log);
+	/* verify() of all ledgers covers those the role may read */
 	foreach(lc, ledgers)
 	{
 		Oid			relid = lfirst_oid(lc);
 
-		/* verify() of all ledgers covers those the role may read */
 		if (!OidIsValid(only) &&
 			(pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
 			 check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED))
 			continue;
-		verify_ledger(relid, snap, counts, &results);
+		checked = lappend_oid(checked, relid);
 	}
+
+	/*
+	 * Set up each ledger's row checks and its blocks to hand out.  This
+	 * also makes the ledgers' cached metadata current: in parallel mode
+	 * it can only be read with the query's snapshot (GovReadSnapshot).
+	 */
+	nledgers = list_length(checked);
+	ranges = palloc0(GovRowRangesSize(nledgers));
+	ranges->nledgers = nledgers;
+	lv = palloc0(sizeof(LedgerVerify) * Max(nledgers, 1));
+	i = 0;
+	foreach(lc, checked)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Relation	rel = table_open(relid, AccessShareLock);
+
+		ranges->ledger[i].relid = relid;
+		ranges->ledger[i].nblocks = RelationGetNumberOfBlocks(rel);
+		pg_atomic_init_u64(&ranges->ledger[i].next_block, 0);
+		pg_atomic_init_u64(&ranges->ledger[i].rows_seen, 0);
+		table_close(rel, NoLock);
+		begin_ledger(&lv[i], relid, snap);
+		i++;
+	}
+	foreach(lc, ledgers)
+		(void) GovLookupLedger(lfirst_oid(lc), true);
+	only_log = OidIsValid(only) ? GovLookupLedger(only, false)->log_id : -1;
+
+	/*
+	 * A worker checks the logs, then joins in the row checks; the leader
+	 * checks rows from the start.
+	 */
+	parallel = GovParallelChecksStart(only_log, ranges);
+	if (parallel != NULL)
+		ranges = GovParallelRowRanges(parallel);
+	for (i = 0; i < nledgers; i++)
+		check_rows(&lv[i], snap, &ranges->ledger[i], true);
+	if (parallel != NULL)
+	{
+		for (i = 0; i < nledgers; i++)
+		{
+			Size		nbytes;
+			void	   *data;
+
+			int64		leader_rows = lv[i].nrows;
+
+			if (!GovParallelRowsReceive(parallel, &nbytes, &data))
+				elog(ERROR, "verify: the parallel worker ended without its row results");
+			merge_rows(&lv[i], data, nbytes);
+			elog(DEBUG1, "verify: ledger %s: the parallel worker checked " INT64_FORMAT " of " INT64_FORMAT " rows",
+				 lv[i].name, lv[i].nrows - leader_rows, lv[i].nrows);
+		}
+	}
+	for (i = 0; i < nledgers; i++)
+		finish_ledger(&lv[i], snap, counts, &results);
 	if (parallel == NULL || !GovParallelChecksFinish(parallel, &results))
 		GovRunRegisteredChecks(only_log, &results);
+	PopActiveSnapshot();
 	UnregisterSnapshot(snap);
 
 	foreach(lc, results)

@@ -1,20 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * verify_parallel.c
- *	  Run verify()'s registered check groups (the logs' leaf, tree, block
- *	  and sealed-entry checks) in a parallel worker while the leader
- *	  checks the rows of the ledger tables.
+ *	  A parallel worker for verify(): it runs the registered check groups
+ *	  (the logs' leaf, tree, block and sealed-entry checks), then helps
+ *	  the leader check the rows of the ledger tables.
  *
- * The two halves read disjoint relations and cost about the same, so on
- * a machine with a free core verify() takes about the time of the longer
- * one.  The worker runs in the leader's transaction with its active
- * snapshot, which is the snapshot the checks use when run in the leader,
- * so the results are the same either way.  It writes them to shared
- * memory; when no worker can be registered (max_worker_processes or
- * max_parallel_workers reached, govledger.verify_parallel off) or the
- * results do not fit, the leader runs the checks itself.  An error in
- * the worker, or a worker that was registered but failed to start, is
- * raised in the leader.
+ * The log checks cannot be divided, the row checks can: the leader and
+ * the worker take ranges of a ledger table's blocks from a shared
+ * counter until none is left (verify.c), so on a machine with a free
+ * core verify() takes about half the time of both halves together.  The
+ * worker runs in the leader's transaction with its active snapshot, the
+ * snapshot verify() reads everything with, so the results are the same
+ * either way.  It writes the log checks' results to shared memory and
+ * sends its share of the row checks' results through a message queue.
+ * When no worker can be registered (max_worker_processes or
+ * max_parallel_workers reached, govledger.verify_parallel off) the
+ * leader does all the work; when the log checks' results do not fit, it
+ * runs those checks again itself.  An error in the worker, or a worker
+ * that was registered but failed to start, is raised in the leader.
  *
  * Copyright (c) 2026, govledger contributors
  *
@@ -27,12 +30,19 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "utils/guc.h"
 
 #include "govledger.h"
 
 #define VERIFY_SHARED_KEY	UINT64CONST(0x676f766c65646701)
+#define VERIFY_RANGES_KEY	UINT64CONST(0x676f766c65646702)
+#define VERIFY_QUEUE_KEY	UINT64CONST(0x676f766c65646703)
+
+/* The queue of the worker's row-check results */
+#define VERIFY_QUEUE_BYTES	(256 * 1024)
 
 /* Room for the serialised results; more makes the leader run the checks */
 #define VERIFY_RESULT_BYTES	(1024 * 1024)
@@ -53,6 +63,8 @@ struct GovParallelChecks
 {
 	ParallelContext *pcxt;
 	VerifyShared *shared;
+	GovRowRanges *ranges;
+	shm_mq_handle *queue;		/* the worker's row-check results */
 };
 
 PGDLLEXPORT void GovVerifyParallelMain(dsm_segment *seg, shm_toc *toc);
@@ -61,7 +73,7 @@ void
 GovVerifyParallelInit(void)
 {
 	DefineCustomBoolVariable("govledger.verify_parallel",
-							 "Whether verify() checks the logs in a parallel worker while it checks the rows.",
+							 "Whether verify() uses a parallel worker to check the logs and share the row checks.",
 							 NULL,
 							 &gov_verify_parallel,
 							 true,
@@ -116,17 +128,22 @@ get_string(const VerifyShared *sh, Size *pos)
 
 /*
  * GovParallelChecksStart
- *		Start the registered check groups for log only_log (-1: all) in a
- *		parallel worker.  Returns NULL when none was started; the caller
- *		then runs them itself.  Leaves the transaction in parallel mode
- *		until GovParallelChecksFinish.
+ *		Start a parallel worker for the registered check groups of log
+ *		only_log (-1: all) and a share of the row checks of ranges, which
+ *		is copied to shared memory (see GovParallelRowRanges).  Returns
+ *		NULL when none was started; the caller then does all the work.
+ *		Leaves the transaction in parallel mode until
+ *		GovParallelChecksFinish.
  */
 GovParallelChecks *
-GovParallelChecksStart(int32 only_log)
+GovParallelChecksStart(int32 only_log, const GovRowRanges *ranges)
 {
 	GovParallelChecks *pc;
 	ParallelContext *pcxt;
 	Size		size = add_size(offsetof(VerifyShared, data), VERIFY_RESULT_BYTES);
+	Size		rsize = GovRowRangesSize(ranges->nledgers);
+	shm_mq	   *mq;
+	int			i;
 
 	if (!gov_verify_parallel || IsInParallelMode())
 		return NULL;
@@ -134,7 +151,9 @@ GovParallelChecksStart(int32 only_log)
 	EnterParallelMode();
 	pcxt = CreateParallelContext("$libdir/govledger", "GovVerifyParallelMain", 1);
 	shm_toc_estimate_chunk(&pcxt->estimator, size);
-	shm_toc_estimate_keys(&pcxt->estimator, 1);
+	shm_toc_estimate_chunk(&pcxt->estimator, rsize);
+	shm_toc_estimate_chunk(&pcxt->estimator, VERIFY_QUEUE_BYTES);
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
 	InitializeParallelDSM(pcxt);
 	if (pcxt->seg == NULL)
 	{
@@ -153,6 +172,24 @@ GovParallelChecksStart(int32 only_log)
 	pc->shared->used = 0;
 	shm_toc_insert(pcxt->toc, VERIFY_SHARED_KEY, pc->shared);
 
+	pc->ranges = shm_toc_allocate(pcxt->toc, rsize);
+	pc->ranges->nledgers = ranges->nledgers;
+	for (i = 0; i < ranges->nledgers; i++)
+	{
+		GovRowRange *r = &pc->ranges->ledger[i];
+
+		r->relid = ranges->ledger[i].relid;
+		r->nblocks = ranges->ledger[i].nblocks;
+		pg_atomic_init_u64(&r->next_block, 0);
+		pg_atomic_init_u64(&r->rows_seen, 0);
+	}
+	shm_toc_insert(pcxt->toc, VERIFY_RANGES_KEY, pc->ranges);
+
+	mq = shm_mq_create(shm_toc_allocate(pcxt->toc, VERIFY_QUEUE_BYTES),
+					   VERIFY_QUEUE_BYTES);
+	shm_mq_set_receiver(mq, MyProc);
+	shm_toc_insert(pcxt->toc, VERIFY_QUEUE_KEY, mq);
+
 	LaunchParallelWorkers(pcxt);
 	if (pcxt->nworkers_launched == 0)
 	{
@@ -161,7 +198,34 @@ GovParallelChecksStart(int32 only_log)
 		pfree(pc);
 		return NULL;
 	}
+	pc->queue = shm_mq_attach(mq, pcxt->seg, pcxt->worker[0].bgwhandle);
 	return pc;
+}
+
+/*
+ * GovParallelRowRanges
+ *		The shared copy of the row ranges, which the leader takes its
+ *		ranges from.
+ */
+GovRowRanges *
+GovParallelRowRanges(GovParallelChecks *pc)
+{
+	return pc->ranges;
+}
+
+/*
+ * GovParallelRowsReceive
+ *		The worker's next message of row-check results.  Returns false
+ *		when the worker has ended and sent nothing more; an error it
+ *		raised is raised here.
+ */
+bool
+GovParallelRowsReceive(GovParallelChecks *pc, Size *nbytes, void **data)
+{
+	if (shm_mq_receive(pc->queue, nbytes, data, false) == SHM_MQ_SUCCESS)
+		return true;
+	WaitForParallelWorkersToFinish(pc->pcxt);
+	return false;
 }
 
 /*
@@ -176,6 +240,7 @@ GovParallelChecksFinish(GovParallelChecks *pc, List **results)
 	VerifyShared *sh = pc->shared;
 	bool		complete;
 
+	shm_mq_detach(pc->queue);
 	WaitForParallelWorkersToFinish(pc->pcxt);
 	complete = sh->complete;
 	if (complete)
@@ -206,14 +271,22 @@ GovParallelChecksFinish(GovParallelChecks *pc, List **results)
 /*
  * GovVerifyParallelMain
  *		Entry point of the parallel worker: run the check groups and write
- *		their results to shared memory.
+ *		their results to shared memory, then take row ranges and send
+ *		those results through the queue.
  */
 void
 GovVerifyParallelMain(dsm_segment *seg, shm_toc *toc)
 {
 	VerifyShared *sh = shm_toc_lookup(toc, VERIFY_SHARED_KEY, false);
+	GovRowRanges *ranges = shm_toc_lookup(toc, VERIFY_RANGES_KEY, false);
+	shm_mq	   *mq = shm_toc_lookup(toc, VERIFY_QUEUE_KEY, false);
+	shm_mq_handle *queue;
 	List	   *results = NIL;
 	ListCell   *lc;
+	bool		fits = true;
+
+	shm_mq_set_sender(mq, MyProc);
+	queue = shm_mq_attach(mq, seg, NULL);
 
 	GovRunRegisteredChecks(sh->only_log, &results);
 	foreach(lc, results)
@@ -225,8 +298,14 @@ GovVerifyParallelMain(dsm_segment *seg, shm_toc *toc)
 			!put_bytes(sh, &r->failed, sizeof(r->failed)) ||
 			!put_string(sh, r->check_name) ||
 			!put_string(sh, r->first_failure))
-			return;				/* too much: the leader runs the checks */
+		{
+			fits = false;		/* too much: the leader runs the checks */
+			break;
+		}
 		sh->nresults++;
 	}
-	sh->complete = true;
+	sh->complete = fits;
+
+	GovCheckRowsInWorker(ranges, queue);
+	shm_mq_detach(queue);
 }

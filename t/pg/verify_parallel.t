@@ -1,9 +1,10 @@
 #!/usr/bin/perl
 #
-# verify_parallel.t: verify() checks the logs in a parallel worker while
-# it checks the rows; the results must be exactly those of checking
-# everything in the backend (govledger.verify_parallel = off), clean or
-# damaged, including damage made by the same, uncommitted transaction.
+# verify_parallel.t: verify() checks the logs in a parallel worker, which
+# then shares the row checks with the backend; the results must be
+# exactly those of checking everything in the backend
+# (govledger.verify_parallel = off), clean or damaged, including damage
+# made by the same, uncommitted transaction.
 
 use strict;
 use warnings;
@@ -11,30 +12,51 @@ use warnings;
 use Test::More;
 use GovTest;
 
-sub verify_both
-{
-	my ($setup) = @_;
-	my $out = GovTest::psql(<<"SQL");
-BEGIN;
-CREATE TABLE vp_t (id int PRIMARY KEY, v text, at timestamptz DEFAULT '2026-01-01Z');
+my $tables = <<'SQL';
+CREATE TABLE vp_t (id int PRIMARY KEY, v text, at timestamptz DEFAULT '2026-01-01Z', doc jsonb);
+CREATE TABLE vp_u (id int PRIMARY KEY, v text);
 SELECT govledger.create_log('vp-log');
 SELECT govledger.protect('vp_t', 'vp-log');
-INSERT INTO vp_t (id, v) SELECT g, 'value ' || g FROM generate_series(1, 3000) g;
+SELECT govledger.protect('vp_u', 'vp-log');
+INSERT INTO vp_t (id, v, doc)
+SELECT g, 'value ' || g, d
+  FROM generate_series(1, :rows) g,
+       LATERAL (SELECT jsonb_object_agg('k' || i, g * 1.5 / i) d FROM generate_series(1, 48) i) j;
+INSERT INTO vp_u (id, v) SELECT g, 'other ' || g FROM generate_series(1, :rows / 2) g;
 SELECT govledger.seal('vp-log');
+SQL
+
+# Verify $opt{target} ('vp_t', or NULL for every ledger) in one
+# transaction (one snapshot: the sealer may be at work) that runs $setup
+# and is rolled back, once with the parallel
+# worker and once without.  The ledgers are created in that transaction
+# too, unless $opt{db} names a database where they already are.  Returns
+# both results, how many times the logs were checked by a worker, psql's
+# output and how many rows the worker checked.
+sub verify_both
+{
+	my ($setup, %opt) = @_;
+	my $target = $opt{target} || "'vp_t'";
+	my $create = $opt{db} ? '' : $tables =~ s/:rows/3000/gr;
+	my $out = GovTest::psql(<<"SQL", $opt{db} ? (db => $opt{db}) : ());
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+$create
 $setup
 SET LOCAL client_min_messages = debug1;
 SELECT 'P|' || coalesce(ledger::text, '') || '|' || check_name || '|' || ok || '|' || checked || '|' || failed || '|' || coalesce(first_failure, '')
-  FROM govledger.verify('vp_t');
+  FROM govledger.verify($target);
 SET LOCAL client_min_messages = notice;
 SET LOCAL govledger.verify_parallel = off;
 SELECT 'S|' || coalesce(ledger::text, '') || '|' || check_name || '|' || ok || '|' || checked || '|' || failed || '|' || coalesce(first_failure, '')
-  FROM govledger.verify('vp_t');
+  FROM govledger.verify($target);
 ROLLBACK;
 SQL
 	my @p = map { s/^P\|//r } grep { /^P\|/ } split /\n/, $out;
 	my @s = map { s/^S\|//r } grep { /^S\|/ } split /\n/, $out;
 	my $workers = () = $out =~ /the logs were checked by a parallel worker/g;
-	return (\@p, \@s, $workers, $out);
+	my $worker_rows = 0;
+	$worker_rows += $1 while $out =~ /the parallel worker checked (\d+) of/g;
+	return (\@p, \@s, $workers, $out, $worker_rows);
 }
 
 my ($p, $s, $workers, $out) = verify_both('');
@@ -71,6 +93,54 @@ SQL
 is($workers, 1, 'unregistered key: checked by a parallel worker') or diag($out);
 is_deeply($p, $s, 'unregistered key: parallel and serial results are the same');
 ok(!grep({ !/\|true\|/ } @$p), 'unregistered key: the checkpoints verify with the key file') or diag($out);
+
+# Tables large enough for the worker to take a share of their rows (it
+# joins in once the log is checked), committed in a database of their
+# own, then damaged here and there.  The failure reported first is that
+# of the first row in the table, or of the lowest entry id for leaf
+# mismatches, whoever met it.  Timing decides how many rows the worker
+# gets, so up to three tries are allowed for it to get some; the results
+# must agree every time.
+GovTest::psql('CREATE DATABASE vp_big', db => 'postgres');
+GovTest::psql('CREATE EXTENSION govledger CASCADE', db => 'vp_big');
+GovTest::psql($tables =~ s/:rows/60000/gr, db => 'vp_big');
+my $scattered = <<'SQL';
+SELECT 'E|' || id || '|' || ledger_entry_id FROM vp_t WHERE id IN (7, 18000, 100);
+SELECT 'E|u' || id || '|' || ledger_entry_id FROM vp_u WHERE id = 5;
+SET LOCAL session_replication_role = replica;
+UPDATE vp_t SET v = 'forged' WHERE id IN (7, 25001, 45000, 59990);
+DELETE FROM vp_t WHERE id IN (11, 36000);
+UPDATE vp_t SET ledger_entry_id = ledger_entry_id + 100000000 WHERE id IN (100, 48000);
+UPDATE govledger.entry_sealed SET leaf_hash = sha256('forged')
+ WHERE entry_id IN (SELECT ledger_entry_id FROM vp_t WHERE id IN (18000, 51000));
+UPDATE vp_u SET v = 'forged' WHERE id IN (5, 29000);
+SET LOCAL session_replication_role = origin;
+INSERT INTO vp_t (id, v) SELECT g, 'queued ' || g FROM generate_series(60001, 60500) g;
+SQL
+my $shared = 0;
+for my $try (1 .. 3)
+{
+	($p, $s, $workers, $out, $shared) = verify_both($scattered, db => 'vp_big', target => 'NULL');
+	is_deeply($p, $s, "scattered damage, all ledgers (try $try): parallel and serial results are the same")
+		or diag($out);
+	last if $shared > 0;
+}
+ok($shared > 0, "the parallel worker checked a share of the rows ($shared)");
+my %row = map { my @f = split /\|/; ("$f[0]|$f[1]" => $_) } @$p;
+my %entry = $out =~ /^E\|(\w+)\|(\d+)$/mg;
+my ($e7, $e18000, $eu5) = @entry{qw(7 18000 u5)};
+like($row{'vp_t|row_hash'}, qr/\|false\|60496\|4\|entry $e7: row changed since insert/,
+	 'four changed rows of vp_t, the lowest entry reported') or diag(join("\n", @$p));
+like($row{'vp_t|entry_leaf'}, qr/\|false\|60496\|2\|entry $e18000: stored leaf altered/,
+	 'two altered stored leaves, the lowest entry reported') or diag(join("\n", @$p));
+my $moved = $entry{100} + 100000000;
+like($row{'vp_t|row_entry'}, qr/\|false\|60498\|2\|row with ledger_entry_id $moved has no entry/,
+	 'two rows without an entry, the first in the table reported') or diag(join("\n", @$p));
+like($row{'vp_t|entry_row'}, qr/\|false\|60500\|4\|/, 'two deleted rows and two rows moved off their entries')
+	or diag(join("\n", @$p));
+like($row{'vp_u|row_hash'}, qr/\|false\|30000\|2\|entry $eu5: row changed/,
+	 'two changed rows of vp_u') or diag(join("\n", @$p));
+GovTest::psql('DROP DATABASE vp_big WITH (FORCE)', db => 'postgres');
 
 # no worker to be had: the backend checks the logs itself, same results
 my $serial = GovTest::psql(q{SET max_parallel_workers = 0; SET client_min_messages = debug1;
