@@ -41,6 +41,27 @@ static void encode_value(StringInfo out, const GovColumn *col,
 						 GovTypeKind kind, Datum value);
 static void encode_jsonb_container(StringInfo out, JsonbContainer *jc);
 
+/*
+ * appendBinaryStringInfo() and appendStringInfoString() without their
+ * calls when the buffer has room, which is nearly always: the encoding
+ * buffer is reused from row to row, and a row is dozens of small pieces.
+ */
+static inline void
+append_bytes(StringInfo out, const char *p, int n)
+{
+	if (unlikely(n >= out->maxlen - out->len))
+		enlargeStringInfo(out, n);
+	memcpy(out->data + out->len, p, n);
+	out->len += n;
+	out->data[out->len] = '\0';
+}
+
+static inline void
+append_string(StringInfo out, const char *s)
+{
+	append_bytes(out, s, strlen(s));
+}
+
 /* JSON escapes of the bytes below 0x20, as RFC 8785 section 3.2.2.2 wants */
 static const char *const control_escape[32] = {
 	"\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005",
@@ -71,17 +92,17 @@ GovJsonString(StringInfo out, const char *s, int len)
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		if (i > start)
-			appendBinaryStringInfo(out, s + start, i - start);
+			append_bytes(out, s + start, i - start);
 		if (c == '"')
-			appendBinaryStringInfo(out, "\\\"", 2);
+			append_bytes(out, "\\\"", 2);
 		else if (c == '\\')
-			appendBinaryStringInfo(out, "\\\\", 2);
+			append_bytes(out, "\\\\", 2);
 		else
-			appendStringInfoString(out, control_escape[c]);
+			append_string(out, control_escape[c]);
 		start = i + 1;
 	}
 	if (len > start)
-		appendBinaryStringInfo(out, s + start, len - start);
+		append_bytes(out, s + start, len - start);
 	appendStringInfoCharMacro(out, '"');
 }
 
@@ -159,7 +180,7 @@ append_timestamp(StringInfo out, Timestamp ts, bool utc)
 
 	if (TIMESTAMP_NOT_FINITE(ts))
 	{
-		appendStringInfoString(out, TIMESTAMP_IS_NOBEGIN(ts) ?
+		append_string(out, TIMESTAMP_IS_NOBEGIN(ts) ?
 							   "\"-infinity\"" : "\"infinity\"");
 		return;
 	}
@@ -204,7 +225,7 @@ append_date(StringInfo out, DateADT d)
 
 	if (DATE_NOT_FINITE(d))
 	{
-		appendStringInfoString(out, DATE_IS_NOBEGIN(d) ?
+		append_string(out, DATE_IS_NOBEGIN(d) ?
 							   "\"-infinity\"" : "\"infinity\"");
 		return;
 	}
@@ -257,7 +278,7 @@ append_uuid(StringInfo out, const pg_uuid_t *u)
 		buf[p++] = hex[u->data[i] & 0x0f];
 	}
 	buf[p++] = '"';
-	appendBinaryStringInfo(out, buf, p);
+	append_bytes(out, buf, p);
 }
 
 /*
@@ -271,15 +292,15 @@ append_float8(StringInfo out, double d)
 	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN + 2];
 
 	if (isnan(d))
-		appendStringInfoString(out, "\"NaN\"");
+		append_string(out, "\"NaN\"");
 	else if (isinf(d))
-		appendStringInfoString(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+		append_string(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 	else
 	{
 		int			n = double_to_shortest_decimal_buf(d, buf);
 
 		appendStringInfoCharMacro(out, '"');
-		appendBinaryStringInfo(out, buf, n);
+		append_bytes(out, buf, n);
 		appendStringInfoCharMacro(out, '"');
 	}
 }
@@ -290,15 +311,15 @@ append_float4(StringInfo out, float f)
 	char		buf[FLOAT_SHORTEST_DECIMAL_LEN + 2];
 
 	if (isnan(f))
-		appendStringInfoString(out, "\"NaN\"");
+		append_string(out, "\"NaN\"");
 	else if (isinf(f))
-		appendStringInfoString(out, f > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+		append_string(out, f > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 	else
 	{
 		int			n = float_to_shortest_decimal_buf(f, buf);
 
 		appendStringInfoCharMacro(out, '"');
-		appendBinaryStringInfo(out, buf, n);
+		append_bytes(out, buf, n);
 		appendStringInfoCharMacro(out, '"');
 	}
 }
@@ -403,19 +424,19 @@ encode_jsonb_scalar(StringInfo out, JsonbValue *v)
 	switch (v->type)
 	{
 		case jbvNull:
-			appendBinaryStringInfo(out, "null", 4);
+			append_bytes(out, "null", 4);
 			break;
 		case jbvBool:
 			if (v->val.boolean)
-				appendBinaryStringInfo(out, "true", 4);
+				append_bytes(out, "true", 4);
 			else
-				appendBinaryStringInfo(out, "false", 5);
+				append_bytes(out, "false", 5);
 			break;
 		case jbvString:
 			GovJsonString(out, v->val.string.val, v->val.string.len);
 			break;
 		case jbvNumeric:
-			appendStringInfoString(out,
+			append_string(out,
 								   DatumGetCString(DirectFunctionCall1(numeric_out,
 																	   NumericGetDatum(v->val.numeric))));
 			break;
@@ -526,16 +547,16 @@ encode_value(StringInfo out, const GovColumn *col, GovTypeKind kind,
 	{
 		case GOV_T_INT2:
 			n = pg_ltoa((int32) DatumGetInt16(value), buf);
-			appendBinaryStringInfo(out, buf, n);
+			append_bytes(out, buf, n);
 			break;
 		case GOV_T_INT4:
 			n = pg_ltoa(DatumGetInt32(value), buf);
-			appendBinaryStringInfo(out, buf, n);
+			append_bytes(out, buf, n);
 			break;
 		case GOV_T_INT8:
 			n = pg_lltoa(DatumGetInt64(value), buf);
 			appendStringInfoCharMacro(out, '"');
-			appendBinaryStringInfo(out, buf, n);
+			append_bytes(out, buf, n);
 			appendStringInfoCharMacro(out, '"');
 			break;
 		case GOV_T_NUMERIC:
@@ -543,7 +564,7 @@ encode_value(StringInfo out, const GovColumn *col, GovTypeKind kind,
 				char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, value));
 
 				appendStringInfoCharMacro(out, '"');
-				appendStringInfoString(out, s);
+				append_string(out, s);
 				appendStringInfoCharMacro(out, '"');
 				pfree(s);
 			}
@@ -556,9 +577,9 @@ encode_value(StringInfo out, const GovColumn *col, GovTypeKind kind,
 			break;
 		case GOV_T_BOOL:
 			if (DatumGetBool(value))
-				appendBinaryStringInfo(out, "true", 4);
+				append_bytes(out, "true", 4);
 			else
-				appendBinaryStringInfo(out, "false", 5);
+				append_bytes(out, "false", 5);
 			break;
 		case GOV_T_TEXT:
 			{
@@ -636,7 +657,7 @@ encode_array(StringInfo out, const GovColumn *col, Datum value)
 		if (i > 0)
 			appendStringInfoCharMacro(out, ',');
 		if (enulls[i])
-			appendBinaryStringInfo(out, "null", 4);
+			append_bytes(out, "null", 4);
 		else
 			encode_value(out, col, col->kind, elems[i]);
 	}
@@ -658,16 +679,16 @@ GovEncodeRow(StringInfo out, GovLedger *ledger, const GovEntryMeta *meta,
 	bool		first = true;
 	int			i;
 
-	appendBinaryStringInfo(out, "{\"entry\":\"", 10);
+	append_bytes(out, "{\"entry\":\"", 10);
 	n = pg_lltoa(meta->entry_id, buf);
-	appendBinaryStringInfo(out, buf, n);
-	appendBinaryStringInfo(out, "\",\"ledger\":", 11);
-	appendStringInfoString(out, ledger->name_json);
-	appendBinaryStringInfo(out, ",\"recorded\":", 12);
+	append_bytes(out, buf, n);
+	append_bytes(out, "\",\"ledger\":", 11);
+	append_string(out, ledger->name_json);
+	append_bytes(out, ",\"recorded\":", 12);
 	append_timestamp(out, meta->recorded_at, true);
-	appendBinaryStringInfo(out, ",\"role\":", 8);
+	append_bytes(out, ",\"role\":", 8);
 	GovJsonString(out, meta->db_role, strlen(meta->db_role));
-	appendBinaryStringInfo(out, ",\"row\":{", 8);
+	append_bytes(out, ",\"row\":{", 8);
 	for (i = 0; i < ledger->ncolumns; i++)
 	{
 		const GovColumn *col = &ledger->columns[i];
@@ -678,7 +699,7 @@ GovEncodeRow(StringInfo out, GovLedger *ledger, const GovEntryMeta *meta,
 		if (!first)
 			appendStringInfoCharMacro(out, ',');
 		first = false;
-		appendBinaryStringInfo(out, col->key, col->keylen);
+		append_bytes(out, col->key, col->keylen);
 		if (col->is_array)
 			encode_array(out, col, values[idx]);
 		else
@@ -687,11 +708,11 @@ GovEncodeRow(StringInfo out, GovLedger *ledger, const GovEntryMeta *meta,
 	appendStringInfoCharMacro(out, '}');
 	if (meta->subject != NULL)
 	{
-		appendBinaryStringInfo(out, ",\"subject\":", 11);
+		append_bytes(out, ",\"subject\":", 11);
 		GovJsonString(out, meta->subject, strlen(meta->subject));
 	}
-	appendBinaryStringInfo(out, ",\"v\":", 5);
+	append_bytes(out, ",\"v\":", 5);
 	n = pg_ltoa(GOV_CANONICAL_VERSION, buf);
-	appendBinaryStringInfo(out, buf, n);
+	append_bytes(out, buf, n);
 	appendStringInfoCharMacro(out, '}');
 }

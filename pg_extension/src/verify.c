@@ -503,7 +503,20 @@ typedef struct BatchRow
 {
 	int64		entry_id;
 	HeapTuple	tup;			/* copy, in the batch context */
+	int			row;			/* its columns: row * natts into the
+								 * batch's values and nulls */
 } BatchRow;
+
+/* A range's rows, deformed once */
+typedef struct Batch
+{
+	BatchRow   *rows;
+	int			n;
+	int			natts;
+	int			cap;			/* rows the values and nulls have room for */
+	Datum	   *values;
+	bool	   *nulls;
+} Batch;
 
 /*
  * State of one ledger's row checks.  Of each check's failures the one
@@ -521,8 +534,6 @@ typedef struct LedgerVerify
 	MemoryContext rowcxt;		/* reset for every row */
 	TupleDesc	desc;			/* the ledger table's, while scanning */
 	TupleDesc	edesc;			/* govledger.entry's, while scanning */
-	Datum	   *values;
-	bool	   *nulls;
 	StringInfoData buf;			/* encoding buffer, reused */
 	int64		nrows;			/* rows read by this process */
 	int64		matched;		/* rows whose entry belongs here */
@@ -577,7 +588,7 @@ mismatch_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void check_row(LedgerVerify *v, HeapTuple tup, int64 id,
+static void check_row(LedgerVerify *v, Batch *b, BatchRow *r,
 					  HeapTuple etup, bool queued);
 
 /*
@@ -585,20 +596,20 @@ static void check_row(LedgerVerify *v, HeapTuple tup, int64 id,
  * queued, or row_entry fails.
  */
 static void
-row_without_entry(LedgerVerify *v, HeapTuple tup, int64 id)
+row_without_entry(LedgerVerify *v, Batch *b, BatchRow *r)
 {
 	QueuedEntry *q = v->queued ?
-		hash_search(v->queued, &id, HASH_FIND, NULL) : NULL;
+		hash_search(v->queued, &r->entry_id, HASH_FIND, NULL) : NULL;
 
 	if (q != NULL)
 	{
 		q->rows++;
-		check_row(v, tup, id, q->tup, true);
+		check_row(v, b, r, q->tup, true);
 		return;
 	}
-	row_fail(v, CK_ROW_ENTRY, &tup->t_self,
+	row_fail(v, CK_ROW_ENTRY, &r->tup->t_self,
 			 "row with %s " INT64_FORMAT " has no entry: inserted with triggers disabled",
-			 GOV_ENTRY_COLUMN, id);
+			 GOV_ENTRY_COLUMN, r->entry_id);
 }
 
 /* Keep a leaf mismatch for classification, or count it unclassified. */
@@ -624,14 +635,15 @@ keep_mismatch(LedgerVerify *v, const LeafMismatch *m)
 }
 
 /*
- * Check one row against its entry (etup): the ledger binding, and the
- * recomputed leaf against the stored one (mismatches are kept for
- * classification).
+ * Check one row of batch b against its entry (etup): the ledger binding,
+ * and the recomputed leaf against the stored one (mismatches are kept
+ * for classification).
  */
 static void
-check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup,
+check_row(LedgerVerify *v, Batch *b, BatchRow *r, HeapTuple etup,
 		  bool queued)
 {
+	int64		id = r->entry_id;
 	size_t		hsize = v->ledger->hash->size;
 	uint8		leaf[GL_HASH_MAX_SIZE];
 	GovEntryRow e;
@@ -647,7 +659,7 @@ check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup,
 	v->ck[CK_LEDGER_BINDING].checked++;
 	if (e.ledger_id != v->ledger->ledger_id)
 	{
-		row_fail(v, CK_LEDGER_BINDING, &tup->t_self,
+		row_fail(v, CK_LEDGER_BINDING, &r->tup->t_self,
 				 "entry " INT64_FORMAT ": row moved or copied from ledger %s",
 				 id, ledger_name_by_id(e.ledger_id));
 		MemoryContextSwitchTo(old);
@@ -656,8 +668,8 @@ check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup,
 	v->matched++;
 	v->ck[CK_ROW_HASH].checked++;
 	v->ck[CK_ENTRY_LEAF].checked++;
-	heap_deform_tuple(tup, v->desc, v->values, v->nulls);
-	GovComputeLeaf(v->ledger, &e, v->desc, v->values, v->nulls, &v->buf, leaf);
+	GovComputeLeaf(v->ledger, &e, v->desc, &b->values[r->row * b->natts],
+				   &b->nulls[r->row * b->natts], &v->buf, leaf);
 	if (e.leaf == NULL || VARSIZE_ANY_EXHDR(e.leaf) != hsize ||
 		memcmp(VARDATA_ANY(e.leaf), leaf, hsize) != 0)
 	{
@@ -684,9 +696,11 @@ check_row(LedgerVerify *v, HeapTuple tup, int64 id, HeapTuple etup,
  * id is looked up on its own.
  */
 static void
-match_batch(LedgerVerify *v, BatchRow *batch, int n, IndexScanDesc iscan,
+match_batch(LedgerVerify *v, Batch *b, IndexScanDesc iscan,
 			TupleTableSlot *slot)
 {
+	BatchRow   *batch = b->rows;
+	int			n = b->n;
 	ScanKeyData key;
 	HeapTuple	etup;
 	bool		should_free;
@@ -707,18 +721,18 @@ match_batch(LedgerVerify *v, BatchRow *batch, int n, IndexScanDesc iscan,
 											 v->edesc, &isnull));
 			while (i < n && batch[i].entry_id < eid)
 			{
-				row_without_entry(v, batch[i].tup, batch[i].entry_id);
+				row_without_entry(v, b, &batch[i]);
 				i++;
 			}
 			while (i < n && batch[i].entry_id == eid)
 			{
-				check_row(v, batch[i].tup, eid, etup, false);
+				check_row(v, b, &batch[i], etup, false);
 				i++;
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
 		for (; i < n; i++)
-			row_without_entry(v, batch[i].tup, batch[i].entry_id);
+			row_without_entry(v, b, &batch[i]);
 		return;
 	}
 
@@ -729,11 +743,11 @@ match_batch(LedgerVerify *v, BatchRow *batch, int n, IndexScanDesc iscan,
 		index_rescan(iscan, &key, 1, NULL, 0);
 		if (!index_getnext_slot(iscan, ForwardScanDirection, slot))
 		{
-			row_without_entry(v, batch[i].tup, batch[i].entry_id);
+			row_without_entry(v, b, &batch[i]);
 			continue;
 		}
 		etup = ExecFetchSlotHeapTuple(slot, false, &should_free);
-		check_row(v, batch[i].tup, batch[i].entry_id, etup, false);
+		check_row(v, b, &batch[i], etup, false);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -826,8 +840,8 @@ check_rows(LedgerVerify *v, Snapshot snap, GovRowRange *range, bool leader)
 	TupleTableSlot *slot = table_slot_create(erel, NULL);
 	TableScanDesc scan = table_beginscan_strat(rel, snap, 0, NULL, true, false);
 	MemoryContext batchcxt;
-	BatchRow   *batch = palloc(sizeof(BatchRow) * VERIFY_BATCH_MAX);
-	AttrNumber	eatt = v->ledger->entry_attnum;
+	Batch		b;
+	int			eidx = v->ledger->entry_attnum - 1;
 	TimestampTz last = GetCurrentTimestamp();
 
 	/* one block kept across resets holds a typical batch */
@@ -836,15 +850,17 @@ check_rows(LedgerVerify *v, Snapshot snap, GovRowRange *range, bool leader)
 									 8 * 1024 * 1024);
 	v->desc = RelationGetDescr(rel);
 	v->edesc = RelationGetDescr(erel);
-	v->values = palloc(sizeof(Datum) * v->desc->natts);
-	v->nulls = palloc(sizeof(bool) * v->desc->natts);
+	b.rows = palloc(sizeof(BatchRow) * VERIFY_BATCH_MAX);
+	b.natts = v->desc->natts;
+	b.cap = 1024;
+	b.values = palloc(sizeof(Datum) * b.cap * b.natts);
+	b.nulls = palloc(sizeof(bool) * b.cap * b.natts);
 
 	for (;;)
 	{
 		uint64		start = pg_atomic_fetch_add_u64(&range->next_block,
 													VERIFY_RANGE_BLOCKS);
 		HeapTuple	tup;
-		int			n = 0;
 		int			seen = 0;
 		uint64		total;
 		MemoryContext old;
@@ -855,16 +871,29 @@ check_rows(LedgerVerify *v, Snapshot snap, GovRowRange *range, bool leader)
 		heap_setscanlimits(scan, (BlockNumber) start,
 						   Min(VERIFY_RANGE_BLOCKS, range->nblocks - start));
 		MemoryContextReset(batchcxt);
-		old = MemoryContextSwitchTo(batchcxt);
+		b.n = 0;
 		while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
-			bool		isnull;
-			Datum		d;
+			BatchRow   *r = &b.rows[b.n];
+			Datum	   *values;
+			bool	   *nulls;
 
 			seen++;
 			v->ck[CK_ROW_ENTRY].checked++;
-			d = heap_getattr(tup, eatt, v->desc, &isnull);
-			if (isnull)
+			if (b.n >= b.cap)
+			{
+				b.cap *= 2;
+				b.values = repalloc(b.values, sizeof(Datum) * b.cap * b.natts);
+				b.nulls = repalloc(b.nulls, sizeof(bool) * b.cap * b.natts);
+			}
+			/* each row is deformed once, for its entry id and its leaf */
+			values = &b.values[b.n * b.natts];
+			nulls = &b.nulls[b.n * b.natts];
+			old = MemoryContextSwitchTo(batchcxt);
+			r->tup = heap_copytuple(tup);
+			MemoryContextSwitchTo(old);
+			heap_deform_tuple(r->tup, v->desc, values, nulls);
+			if (eidx >= b.natts || nulls[eidx])
 			{
 				row_fail(v, CK_ROW_ENTRY, &tup->t_self,
 						 "row at ctid (%u,%u) has no %s: inserted with triggers disabled",
@@ -873,21 +902,19 @@ check_rows(LedgerVerify *v, Snapshot snap, GovRowRange *range, bool leader)
 						 GOV_ENTRY_COLUMN);
 				continue;
 			}
-			Assert(n < VERIFY_BATCH_MAX);
-			batch[n].entry_id = DatumGetInt64(d);
-			batch[n].tup = heap_copytuple(tup);
-			n++;
+			Assert(b.n < VERIFY_BATCH_MAX);
+			r->entry_id = DatumGetInt64(values[eidx]);
+			r->row = b.n++;
 		}
-		MemoryContextSwitchTo(old);
 		v->nrows += seen;
 		total = pg_atomic_add_fetch_u64(&range->rows_seen, seen);
 		CHECK_FOR_INTERRUPTS();
 		if (leader)
 			maybe_progress(&last, v->name, "rows", (int64) total);
-		if (n == 0)
+		if (b.n == 0)
 			continue;
-		qsort(batch, n, sizeof(BatchRow), batch_row_cmp);
-		match_batch(v, batch, n, iscan, slot);
+		qsort(b.rows, b.n, sizeof(BatchRow), batch_row_cmp);
+		match_batch(v, &b, iscan, slot);
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -896,7 +923,9 @@ check_rows(LedgerVerify *v, Snapshot snap, GovRowRange *range, bool leader)
 	table_close(erel, AccessShareLock);
 	table_close(rel, AccessShareLock);
 	MemoryContextDelete(batchcxt);
-	pfree(batch);
+	pfree(b.rows);
+	pfree(b.values);
+	pfree(b.nulls);
 	v->desc = v->edesc = NULL;
 }
 
