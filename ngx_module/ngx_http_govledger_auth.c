@@ -141,7 +141,7 @@ ngx_http_govledger_ctx_cleanup(void *data)
     }
 
     if (ctx->conn) {
-        ngx_http_govledger_pq_detach(ctx->conn);
+        ngx_http_govledger_pq_detach(ctx->conn, ctx);
         ctx->conn = NULL;
     }
 

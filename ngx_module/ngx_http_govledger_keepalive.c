@@ -13,6 +13,8 @@
 #include "ngx_http_govledger_module.h"
 
 
+static ngx_int_t ngx_http_govledger_pool_pipeline(
+    ngx_http_govledger_pool_t *pool, ngx_http_govledger_ctx_t *ctx);
 static void ngx_http_govledger_pool_connect(ngx_http_govledger_pool_t *pool);
 static void ngx_http_govledger_pool_wait_timeout(ngx_event_t *ev);
 static void ngx_http_govledger_pool_fail_waiting(
@@ -126,6 +128,12 @@ ngx_http_govledger_pool_acquire(ngx_http_govledger_pool_t *pool,
         return NGX_OK;
     }
 
+    if (ngx_queue_empty(&pool->free) && pool->nwaiting == 0
+        && ngx_http_govledger_pool_pipeline(pool, ctx) == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
     if (pool->nconnecting <= pool->nwaiting) {
         ngx_http_govledger_pool_connect(pool);
     }
@@ -154,6 +162,90 @@ ngx_http_govledger_pool_acquire(ngx_http_govledger_pool_t *pool,
     ngx_http_govledger_pool_stats(pool);
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * Every connection is open and busy: the request is sent behind the
+ * transaction of one of them instead of waiting for it to end, so that
+ * the database finds its next transaction already there.  NGX_DECLINED
+ * when none can take it (see ngx_http_govledger_pq_can_pipeline).
+ */
+
+static ngx_int_t
+ngx_http_govledger_pool_pipeline(ngx_http_govledger_pool_t *pool,
+    ngx_http_govledger_ctx_t *ctx)
+{
+    ngx_uint_t                  i;
+    ngx_http_govledger_conn_t  *conn;
+
+    for (i = 0; i < pool->gmcf->connections; i++) {
+        conn = &pool->conns[i];
+
+        if (!ngx_http_govledger_pq_can_pipeline(conn, ctx)) {
+            continue;
+        }
+
+        ctx->conn = conn;
+        ctx->t_queued = ngx_http_govledger_now_us();
+
+        if (ngx_http_govledger_pq_send_next(conn, ctx) != NGX_OK) {
+            /* the connection is closed; the request waits its turn */
+            ctx->conn = NULL;
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * conn went on to the transaction pipelined behind its last one: the
+ * oldest waiting request, when it can, is pipelined behind that in turn.
+ */
+
+void
+ngx_http_govledger_pool_refill(ngx_http_govledger_conn_t *conn)
+{
+    ngx_queue_t                *q;
+    ngx_http_govledger_ctx_t   *ctx;
+    ngx_http_govledger_pool_t  *pool;
+
+    pool = conn->pool;
+
+    if (ngx_queue_empty(&pool->waiting)) {
+        return;
+    }
+
+    q = ngx_queue_head(&pool->waiting);
+    ctx = ngx_queue_data(q, ngx_http_govledger_ctx_t, queue);
+
+    if (!ngx_http_govledger_pq_can_pipeline(conn, ctx)) {
+        return;
+    }
+
+    ngx_queue_remove(q);
+    ctx->waiting = 0;
+    pool->nwaiting--;
+
+    if (ctx->wait.timer_set) {
+        ngx_del_timer(&ctx->wait);
+    }
+
+    ngx_http_govledger_pool_stats(pool);
+
+    ctx->conn = conn;
+    ctx->t_queued = ngx_http_govledger_now_us();
+
+    if (ngx_http_govledger_pq_send_next(conn, ctx) != NGX_OK) {
+        /* the connection is gone; so is the request's place */
+        ctx->conn = NULL;
+        ngx_http_govledger_fail(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, "GL503",
+                                "database unavailable");
+    }
 }
 
 

@@ -245,6 +245,11 @@ struct ngx_http_govledger_conn_s {
     ngx_uint_t                 stream;     /* rows of the call one by one */
     ngx_uint_t                 streaming;  /* response started */
     ngx_int_t                  stream_rc;
+    ngx_http_govledger_ctx_t  *next;       /* pipelined behind ctx; NULL
+                                              when it left */
+    ngx_uint_t                 has_next;   /* a second pipeline is sent */
+    ngx_uint_t                 committed;  /* COMMIT of ctx's pipeline ran */
+    ngx_msec_t                 next_timeout;
     PGresult                  *first_row;  /* held until a second arrives */
     PGresult                  *result;     /* the call's rows */
     PGresult                  *error;      /* the first error */
@@ -308,7 +313,13 @@ ngx_int_t ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
     ngx_http_govledger_ctx_t *ctx);
 void ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
     ngx_uint_t reason);
-void ngx_http_govledger_pq_detach(ngx_http_govledger_conn_t *conn);
+void ngx_http_govledger_pq_detach(ngx_http_govledger_conn_t *conn,
+    ngx_http_govledger_ctx_t *ctx);
+void ngx_http_govledger_pool_refill(ngx_http_govledger_conn_t *conn);
+ngx_int_t ngx_http_govledger_pq_can_pipeline(
+    ngx_http_govledger_conn_t *conn, ngx_http_govledger_ctx_t *ctx);
+ngx_int_t ngx_http_govledger_pq_send_next(ngx_http_govledger_conn_t *conn,
+    ngx_http_govledger_ctx_t *ctx);
 
 /* request */
 ngx_int_t ngx_http_govledger_call_handler(ngx_http_request_t *r);

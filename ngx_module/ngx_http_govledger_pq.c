@@ -20,6 +20,9 @@
 
 #define NGX_HTTP_GOVLEDGER_NO_ITEM  ((ngx_uint_t) -1)
 
+/* the call among BEGIN, the settings, the call and COMMIT */
+#define NGX_HTTP_GOVLEDGER_CALL_ITEM  2
+
 #define NGX_HTTP_GOVLEDGER_TEXTOID  25
 
 
@@ -38,7 +41,7 @@ static void ngx_http_govledger_pq_idle(ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_row(ngx_http_govledger_conn_t *conn,
     PGresult *res);
-static void ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn);
+static ngx_int_t ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn,
     const char *what);
 static ngx_int_t ngx_http_govledger_pq_flush(ngx_http_govledger_conn_t *conn);
@@ -279,6 +282,8 @@ void
 ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
     ngx_uint_t reason)
 {
+    ngx_http_govledger_ctx_t  *next;
+
     if (conn->timer.timer_set) {
         ngx_del_timer(&conn->timer);
     }
@@ -305,24 +310,42 @@ ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
         conn->pg = NULL;
     }
 
+    next = conn->has_next ? conn->next : NULL;
+
     conn->ctx = NULL;
+    conn->next = NULL;
+    conn->has_next = 0;
     conn->rollback = 0;
     conn->flushing = 0;
     conn->streaming = 0;
 
     ngx_http_govledger_pool_closed(conn, reason);
+
+    if (next) {
+        next->conn = NULL;
+        ngx_http_govledger_fail(next, NGX_HTTP_SERVICE_UNAVAILABLE, "GL503",
+                                "database unavailable");
+    }
 }
 
 
 /* the request went away: the pipeline completes without it */
 
 void
-ngx_http_govledger_pq_detach(ngx_http_govledger_conn_t *conn)
+ngx_http_govledger_pq_detach(ngx_http_govledger_conn_t *conn,
+    ngx_http_govledger_ctx_t *ctx)
 {
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, conn->pool->log, 0,
                    "govledger: request left, connection drains");
 
-    conn->ctx = NULL;
+    if (conn->next == ctx) {
+        conn->next = NULL;
+        return;
+    }
+
+    if (conn->ctx == ctx) {
+        conn->ctx = NULL;
+    }
 }
 
 
@@ -475,6 +498,116 @@ ngx_http_govledger_pq_idle(ngx_http_govledger_conn_t *conn)
 
 
 /*
+ * The transaction of one request, its statements already prepared:
+ * BEGIN, the settings, the call (item NGX_HTTP_GOVLEDGER_CALL_ITEM of
+ * these), COMMIT and the sync point.
+ */
+
+static ngx_int_t
+ngx_http_govledger_pq_send_calls(PGconn *pg, ngx_http_govledger_ctx_t *ctx,
+    char *name)
+{
+    const char  *cfg[4];
+
+    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
+                                    ctx->read_only
+                                    ? NGX_HTTP_GOVLEDGER_STMT_BEGIN_RO
+                                    : NGX_HTTP_GOVLEDGER_STMT_BEGIN],
+                             0, NULL, NULL, NULL, 0))
+    {
+        return NGX_ERROR;
+    }
+
+    cfg[0] = ctx->role.len ? (char *) ctx->role.data : NULL;
+    cfg[1] = ctx->claims.len ? (char *) ctx->claims.data : NULL;
+    cfg[2] = ctx->timeout;
+    cfg[3] = (char *) ctx->method.data;
+
+    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
+                                    NGX_HTTP_GOVLEDGER_STMT_SETCFG],
+                             4, cfg, NULL, NULL, 0))
+    {
+        return NGX_ERROR;
+    }
+
+    if (!PQsendQueryPrepared(pg, name, (int) ctx->nparams,
+                             (const char * const *) ctx->params,
+                             NULL, NULL, 0))
+    {
+        return NGX_ERROR;
+    }
+
+    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
+                                    NGX_HTTP_GOVLEDGER_STMT_COMMIT],
+                             0, NULL, NULL, NULL, 0))
+    {
+        return NGX_ERROR;
+    }
+
+    if (!PQpipelineSync(pg)) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Whether request ctx may be pipelined behind the one conn is serving:
+ * both are plain calls (no rows streamed), and everything ctx needs is
+ * prepared, so nothing it sends can fail for the connection's sake.
+ */
+
+ngx_int_t
+ngx_http_govledger_pq_can_pipeline(ngx_http_govledger_conn_t *conn,
+    ngx_http_govledger_ctx_t *ctx)
+{
+    return conn->state == NGX_HTTP_GOVLEDGER_CONN_BUSY
+           && conn->ctx != NULL
+           && !conn->has_next
+           && !conn->rollback
+           && !conn->broken
+           && !conn->stream
+           && !ctx->read_only
+           && conn->base_prepared
+           && conn->prep_base_item == NGX_HTTP_GOVLEDGER_NO_ITEM
+           && conn->prep_call_item == NGX_HTTP_GOVLEDGER_NO_ITEM
+           && conn->prepared[ctx->call->call_index];
+}
+
+
+/*
+ * Sends the pipeline of request ctx behind the one conn is serving (see
+ * ngx_http_govledger_pq_can_pipeline).  Its results are read once those
+ * of the first have been.
+ */
+
+ngx_int_t
+ngx_http_govledger_pq_send_next(ngx_http_govledger_conn_t *conn,
+    ngx_http_govledger_ctx_t *ctx)
+{
+    char  name[32];
+
+    (void) ngx_sprintf((u_char *) name, "govledger_call_%ui%Z",
+                       ctx->call->call_index);
+
+    if (ngx_http_govledger_pq_send_calls(conn->pg, ctx, name) == NGX_OK
+        && ngx_http_govledger_pq_flush(conn) == NGX_OK)
+    {
+        conn->next = ctx;
+        conn->has_next = 1;
+        conn->next_timeout = ctx->lcf->timeout;
+        return NGX_OK;
+    }
+
+    /* what was sent is in doubt: the connection goes, with its request */
+    ngx_http_govledger_pq_lost(conn, "cannot send the query");
+
+    return NGX_ERROR;
+}
+
+
+/*
  * Sends the whole pipeline of one request.  Returns NGX_ERROR when the
  * connection is unusable; the caller closes it.
  */
@@ -486,7 +619,6 @@ ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
     char                           name[32];
     PGconn                        *pg;
     ngx_uint_t                     i, item, idx;
-    const char                    *cfg[4];
     ngx_http_govledger_call_t     *call;
     ngx_http_govledger_loc_conf_t *lcf;
 
@@ -530,53 +662,15 @@ ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
         conn->prep_call_idx = idx;
     }
 
-    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
-                                    ctx->read_only
-                                    ? NGX_HTTP_GOVLEDGER_STMT_BEGIN_RO
-                                    : NGX_HTTP_GOVLEDGER_STMT_BEGIN],
-                             0, NULL, NULL, NULL, 0))
-    {
+    if (ngx_http_govledger_pq_send_calls(pg, ctx, name) != NGX_OK) {
         goto failed;
     }
 
-    item++;
-
-    cfg[0] = ctx->role.len ? (char *) ctx->role.data : NULL;
-    cfg[1] = ctx->claims.len ? (char *) ctx->claims.data : NULL;
-    cfg[2] = ctx->timeout;
-    cfg[3] = (char *) ctx->method.data;
-
-    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
-                                    NGX_HTTP_GOVLEDGER_STMT_SETCFG],
-                             4, cfg, NULL, NULL, 0))
-    {
-        goto failed;
-    }
-
-    item++;
-
-    if (!PQsendQueryPrepared(pg, name, (int) ctx->nparams,
-                             (const char * const *) ctx->params,
-                             NULL, NULL, 0))
-    {
-        goto failed;
-    }
-
-    conn->call_item = item++;
-
-    if (!PQsendQueryPrepared(pg, ngx_http_govledger_base_names[
-                                    NGX_HTTP_GOVLEDGER_STMT_COMMIT],
-                             0, NULL, NULL, NULL, 0))
-    {
-        goto failed;
-    }
-
-    if (!PQpipelineSync(pg)) {
-        goto failed;
-    }
+    conn->call_item = item + NGX_HTTP_GOVLEDGER_CALL_ITEM;
 
     conn->item = 0;
     conn->item_seen = 0;
+    conn->committed = 0;
     conn->rollback = 0;
     conn->stream = ctx->read_only;
     conn->streaming = 0;
@@ -662,7 +756,12 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
 
         case PGRES_PIPELINE_SYNC:
             PQclear(res);
-            ngx_http_govledger_pq_sync(conn);
+
+            if (ngx_http_govledger_pq_sync(conn) == NGX_AGAIN) {
+                /* the results of the pipeline behind it follow */
+                continue;
+            }
+
             return;
 
         case PGRES_FATAL_ERROR:
@@ -700,6 +799,10 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
             break;
 
         case PGRES_COMMAND_OK:
+            if (item == conn->call_item + 1 && !conn->rollback) {
+                conn->committed = 1;
+            }
+
             if (item == conn->prep_call_item) {
                 conn->prepared[conn->prep_call_idx] = 1;
 
@@ -818,14 +921,14 @@ ngx_http_govledger_pq_row(ngx_http_govledger_conn_t *conn, PGresult *res)
  * an aborted transaction is rolled back first, anything else closes it.
  */
 
-static void
+static ngx_int_t
 ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 {
     PGresult                        *result, *error;
-    ngx_int_t                        rc, conn_rc;
+    ngx_int_t                        rc, conn_rc, more;
     ngx_uint_t                       streaming;
     PGTransactionStatusType          ts;
-    ngx_http_govledger_ctx_t        *ctx;
+    ngx_http_govledger_ctx_t        *ctx, *next;
     ngx_http_govledger_main_conf_t  *gmcf;
 
     gmcf = conn->pool->gmcf;
@@ -834,19 +937,49 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
         ngx_del_timer(&conn->timer);
     }
 
-    ts = PQtransactionStatus(conn->pg);
+    if (conn->has_next && !conn->rollback) {
+        /*
+         * libpq reports a transaction "active" while another pipeline is
+         * pending: the status is known from whether COMMIT ran
+         */
+        ts = conn->committed ? PQTRANS_IDLE : PQTRANS_INERROR;
+
+    } else {
+        ts = PQtransactionStatus(conn->pg);
+    }
 
     if (conn->rollback) {
-        conn->rollback = 0;
-
-        if (ts == PQTRANS_IDLE) {
-            ngx_http_govledger_pool_release(conn);
-
-        } else {
-            ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
+        /* a doomed pipeline's sync, then the ROLLBACK's */
+        if (--conn->rollback) {
+            ngx_add_timer(&conn->timer, 10000);
+            return NGX_AGAIN;
         }
 
-        return;
+        next = conn->has_next ? conn->next : NULL;
+        conn->has_next = 0;
+        conn->next = NULL;
+
+        if (ts != PQTRANS_IDLE) {
+            ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
+
+            if (next) {
+                next->conn = NULL;
+                ngx_http_govledger_fail(next, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "GL503", "database unavailable");
+            }
+
+            return NGX_OK;
+        }
+
+        if (next) {
+            /* it never ran: it is sent again, now on its own */
+            ngx_http_govledger_dispatch(next, conn);
+
+        } else {
+            ngx_http_govledger_pool_release(conn);
+        }
+
+        return NGX_OK;
     }
 
     ctx = conn->ctx;
@@ -875,7 +1008,31 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
                                               - ctx->t_queued);
     }
 
-    if (ts == PQTRANS_IDLE) {
+    more = NGX_OK;
+
+    if (ts == PQTRANS_IDLE && conn->has_next) {
+        /* the pipeline behind it is now the connection's */
+        conn->ctx = conn->next;
+        conn->next = NULL;
+        conn->has_next = 0;
+        conn->item = 0;
+        conn->item_seen = 0;
+        conn->committed = 0;
+        conn->call_item = NGX_HTTP_GOVLEDGER_CALL_ITEM;
+        conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+        conn->prep_call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+        conn->stream = 0;
+        conn->stream_rc = NGX_OK;
+        ngx_add_timer(&conn->timer, conn->next_timeout
+                                    ? conn->next_timeout + 2000
+                                    : 24 * 3600 * 1000);
+        ngx_http_govledger_pool_refill(conn);
+
+        /* refilling may have lost the connection */
+        more = conn->state == NGX_HTTP_GOVLEDGER_CONN_BUSY ? NGX_AGAIN
+                                                            : NGX_OK;
+
+    } else if (ts == PQTRANS_IDLE) {
         ngx_http_govledger_pool_release(conn);
 
     } else if (ts == PQTRANS_INERROR && !conn->broken) {
@@ -887,7 +1044,12 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
             ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
 
         } else {
-            conn->rollback = 1;
+            /*
+             * A pipeline sent behind this one began in the aborted
+             * transaction and did nothing; it is sent again after the
+             * ROLLBACK.
+             */
+            conn->rollback = conn->has_next ? 2 : 1;
             conn->stream = 0;
             conn->item = 0;
             conn->item_seen = 0;
@@ -925,6 +1087,8 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
     if (error) {
         PQclear(error);
     }
+
+    return more;
 }
 
 

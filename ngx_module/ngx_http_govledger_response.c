@@ -480,7 +480,7 @@ ngx_http_govledger_stream_writer(ngx_http_request_t *r)
 
     if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
         if (ctx->conn) {
-            ngx_http_govledger_pq_detach(ctx->conn);
+            ngx_http_govledger_pq_detach(ctx->conn, ctx);
             ctx->conn = NULL;
         }
 
