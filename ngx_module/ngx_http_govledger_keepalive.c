@@ -400,6 +400,11 @@ ngx_http_govledger_pool_release(ngx_http_govledger_conn_t *conn)
         ngx_http_govledger_pool_stats(pool);
         ngx_http_govledger_dispatch(ctx, conn);
 
+        if (conn->state == NGX_HTTP_GOVLEDGER_CONN_BUSY && conn->ctx == ctx) {
+            /* more are waiting: the next goes behind it */
+            ngx_http_govledger_pool_refill(conn);
+        }
+
         return;
     }
 

@@ -136,6 +136,8 @@ typedef struct {
     ngx_atomic_t               queue_timeout;
     ngx_atomic_t               db_timeouts;
     ngx_atomic_t               jwt_cache_hits;
+    ngx_atomic_t               pipelined;
+    ngx_atomic_t               pipeline_retries;
     ngx_http_govledger_worker_stats_t  workers[NGX_HTTP_GOVLEDGER_MAX_WORKERS];
 } ngx_http_govledger_stats_t;
 

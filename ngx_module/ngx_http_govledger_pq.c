@@ -597,6 +597,7 @@ ngx_http_govledger_pq_send_next(ngx_http_govledger_conn_t *conn,
         conn->next = ctx;
         conn->has_next = 1;
         conn->next_timeout = ctx->lcf->timeout;
+        ngx_http_govledger_stat_inc(conn->pool->gmcf, pipelined);
         return NGX_OK;
     }
 
@@ -973,6 +974,7 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 
         if (next) {
             /* it never ran: it is sent again, now on its own */
+            ngx_http_govledger_stat_inc(gmcf, pipeline_retries);
             ngx_http_govledger_dispatch(next, conn);
 
         } else {

@@ -310,10 +310,19 @@ ngx_http_govledger_status_handler(ngx_http_request_t *r)
               "# HELP govledger_jwt_cache_hits_total Tokens found in the "
               "cache of verified tokens.\n"
               "# TYPE govledger_jwt_cache_hits_total counter\n"
-              "govledger_jwt_cache_hits_total %uA\n",
+              "govledger_jwt_cache_hits_total %uA\n"
+              "# HELP govledger_db_pipelined_total Requests sent behind "
+              "the transaction of a busy connection.\n"
+              "# TYPE govledger_db_pipelined_total counter\n"
+              "govledger_db_pipelined_total %uA\n"
+              "# HELP govledger_db_pipeline_retries_total Pipelined requests "
+              "sent again because the transaction before them failed.\n"
+              "# TYPE govledger_db_pipeline_retries_total counter\n"
+              "govledger_db_pipeline_retries_total %uA\n",
               st->connects, st->connect_failures, st->reconnects, st->lost,
               st->recycled, st->db_timeouts, st->queue_full,
-              st->queue_timeout, st->jwt_cache_hits);
+              st->queue_timeout, st->jwt_cache_hits, st->pipelined,
+              st->pipeline_retries);
 
     p = ngx_slprintf(p, gl_end,
               "# HELP govledger_auth_failures_total Refused credentials by "

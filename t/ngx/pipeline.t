@@ -1,0 +1,156 @@
+#!/usr/bin/perl
+#
+# Requests pipelined behind a busy connection's transaction: when every
+# connection is busy, a call is sent behind the one running instead of
+# waiting for it.  Each request must still get its own answer: with
+# calls that fail in between (the request behind a failed transaction is
+# sent again after the ROLLBACK), with clients that leave while their
+# request waits in a pipeline, and with the backend killed under both.
+
+use strict;
+use warnings;
+
+use Test::More;
+use IO::Socket::INET;
+use IO::Select;
+use Time::HiRes qw(time sleep);
+use GovTest;
+use GovNginx;
+
+GovNginx->plan_or_skip;
+
+my $pg = GovTest::new_cluster(preload => '', db => 'ngx_pipe', extensions => []);
+
+$pg->psql(<<'SQL');
+CREATE TABLE public.done (s text PRIMARY KEY);
+CREATE OR REPLACE FUNCTION public.echo(s text) RETURNS jsonb
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_sleep(0.02);
+    IF s LIKE 'fail%' THEN
+        RAISE EXCEPTION 'refused %', s USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO public.done VALUES (s);
+    RETURN jsonb_build_object('s', s);
+END $$;
+CREATE OR REPLACE FUNCTION public.nap(s text) RETURNS jsonb
+    LANGUAGE sql AS $$ SELECT to_jsonb(pg_sleep(s::float8)::text) $$;
+SQL
+
+my $conn = $pg->conninfo(db => 'ngx_pipe');
+my $t = GovNginx->new(workers => 1);
+$t->run(<<"CONF");
+    govledger_database "$conn" connections=2 queue=100 queue_timeout=30s;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location = /echo { govledger_methods POST; govledger_call public.echo \$arg_s; }
+        location = /nap { govledger_methods POST; govledger_timeout 10s;
+                          govledger_call public.nap \$arg_s; }
+        location = /status { govledger_status; }
+    }
+CONF
+
+# Send POST $path?s=NAME for every name at once, each on its own
+# connection; close those listed in %$drop right after sending, then run
+# $during, if any.  Returns name => [status, body] for the others.
+sub concurrent
+{
+	my ($path, $names, $drop, $during) = @_;
+	my (%sock, %buf, %res);
+	for my $n (@$names)
+	{
+		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port) or die "connect: $!";
+		print $s "POST $path?s=$n HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		if ($drop && $drop->{$n}) { close($s); next; }
+		$sock{$n} = $s;
+		$buf{$n} = '';
+	}
+	$during->() if $during;
+	my $sel = IO::Select->new(values %sock);
+	my %name_of = map { (fileno($sock{$_}) => $_) } keys %sock;
+	my $deadline = time + 30;
+	while ($sel->count && time < $deadline)
+	{
+		for my $s ($sel->can_read(1))
+		{
+			my $n = $name_of{fileno($s)};
+			my $got = sysread($s, my $chunk, 65536);
+			if ($got)
+			{
+				$buf{$n} .= $chunk;
+				next;
+			}
+			$sel->remove($s);
+			close($s);
+			my ($status) = $buf{$n} =~ m{^HTTP/1\.1 (\d+)};
+			my (undef, $body) = split /\r\n\r\n/, $buf{$n}, 2;
+			$res{$n} = [$status // 0, $body // ''];
+		}
+	}
+	return \%res;
+}
+
+sub metric { return $t->metrics->{$_[0]} // 0 }
+
+# 40 requests on 2 connections: most are pipelined, each gets its answer
+my @names = map { "r$_" } 1 .. 40;
+my $res = concurrent('/echo', \@names);
+is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 } @names), 40, 'all 40 answered 200');
+is(scalar(grep { $res->{$_} && $res->{$_}[1] =~ /"s"\s*:\s*"\Q$_\E"/ } @names), 40,
+   'each response carries its own request\'s result');
+my $pipelined = metric('govledger_db_pipelined_total');
+ok($pipelined > 0, "requests were pipelined ($pipelined)");
+is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'r%'"), 40, 'each call ran once');
+
+# every other call fails: a request pipelined behind a failed transaction
+# began in it and did nothing; it is sent again and answered for itself
+my $retries0 = metric('govledger_db_pipeline_retries_total');
+@names = map { ($_ % 2 ? "fail$_" : "ok$_") } 1 .. 60;
+$res = concurrent('/echo', \@names);
+my @ok = grep { /^ok/ } @names;
+my @fail = grep { /^fail/ } @names;
+is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E"/ } @ok),
+   scalar(@ok), 'every call that succeeds is answered 200 with its own result')
+	or diag(explain({ map { ($_ => $res->{$_}) } @ok[0 .. 4] }));
+is(scalar(grep { $res->{$_} && $res->{$_}[0] == 400 && $res->{$_}[1] =~ /refused \Q$_\E\b/ } @fail),
+   scalar(@fail), 'every call that fails is answered 400 with its own error')
+	or diag(explain({ map { ($_ => $res->{$_}) } @fail[0 .. 4] }));
+is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'ok%'"), scalar(@ok),
+   'each succeeding call committed once');
+is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'fail%'"), 0,
+   'no failing call left anything');
+my $retries = metric('govledger_db_pipeline_retries_total') - $retries0;
+ok($retries > 0, "requests behind failed transactions were sent again ($retries)");
+
+# clients that leave while their requests wait in a pipeline
+my %drop = map { ("gone$_" => 1) } grep { $_ % 3 == 0 } 1 .. 30;
+@names = map { $_ % 3 == 0 ? "gone$_" : "stay$_" } 1 .. 30;
+$res = concurrent('/echo', \@names, \%drop);
+my @stay = grep { /^stay/ } @names;
+is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E"/ } @stay),
+   scalar(@stay), 'requests whose neighbours left are answered');
+sleep(0.5);
+is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'stay%'"), scalar(@stay),
+   'their calls committed once each');
+my $after = concurrent('/echo', ['after1', 'after2', 'after3']);
+is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 3, 'the pool serves on afterwards');
+
+# the backends killed with two transactions in each pipeline: every
+# request gets a 503, and the pool reconnects
+concurrent('/nap', ['0.2', '0.20']);     # prepared on both connections
+my $pipelined0 = metric('govledger_db_pipelined_total');
+my @naps = ('2', '2.0', '2.00', '2.000');
+$res = concurrent('/nap', \@naps, undef, sub {
+	sleep(0.5);
+	$pg->psql(q{SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	             WHERE datname = 'ngx_pipe' AND pid <> pg_backend_pid()});
+});
+is(scalar(grep { $res->{$_} && $res->{$_}[0] == 503 } @naps), 4,
+   'all four requests on the two killed connections are answered 503')
+	or diag(explain($res));
+is(metric('govledger_db_pipelined_total') - $pipelined0, 2, 'two of them were pipelined');
+$after = concurrent('/echo', ['again1', 'again2']);
+is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 2, 'the pool reconnects');
+
+$t->stop;
+done_testing();
