@@ -267,6 +267,7 @@ ngx_http_govledger_create_main_conf(ngx_conf_t *cf)
 
     gmcf->connections = NGX_CONF_UNSET_UINT;
     gmcf->queue = NGX_CONF_UNSET_UINT;
+    gmcf->pipeline = NGX_CONF_UNSET;
     gmcf->queue_timeout = NGX_CONF_UNSET_MSEC;
     gmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
     gmcf->max_age = NGX_CONF_UNSET_MSEC;
@@ -287,6 +288,7 @@ ngx_http_govledger_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_uint_value(gmcf->connections, 8);
     ngx_conf_init_uint_value(gmcf->queue, 256);
+    ngx_conf_init_value(gmcf->pipeline, 1);
     ngx_conf_init_msec_value(gmcf->queue_timeout, 5000);
     ngx_conf_init_msec_value(gmcf->connect_timeout, 5000);
     ngx_conf_init_msec_value(gmcf->max_age, 3600000);
@@ -535,6 +537,20 @@ ngx_http_govledger_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             gmcf->queue = n;
+            continue;
+        }
+
+        if (value[i].len == 11
+            && ngx_strncmp(value[i].data, "pipeline=on", 11) == 0)
+        {
+            gmcf->pipeline = 1;
+            continue;
+        }
+
+        if (value[i].len == 12
+            && ngx_strncmp(value[i].data, "pipeline=off", 12) == 0)
+        {
+            gmcf->pipeline = 0;
             continue;
         }
 

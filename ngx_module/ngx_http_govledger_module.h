@@ -148,6 +148,7 @@ typedef struct {
     char                     **values;
     ngx_uint_t                 connections;
     ngx_uint_t                 queue;
+    ngx_flag_t                 pipeline;   /* send behind busy connections */
     ngx_msec_t                 queue_timeout;
     ngx_msec_t                 connect_timeout;
     ngx_msec_t                 max_age;
@@ -247,10 +248,16 @@ struct ngx_http_govledger_conn_s {
     ngx_uint_t                 stream;     /* rows of the call one by one */
     ngx_uint_t                 streaming;  /* response started */
     ngx_int_t                  stream_rc;
-    ngx_http_govledger_ctx_t  *next;       /* pipelined behind ctx; NULL
-                                              when it left */
-    ngx_uint_t                 has_next;   /* a second pipeline is sent */
-    ngx_uint_t                 committed;  /* COMMIT of ctx's pipeline ran */
+    ngx_http_govledger_ctx_t  *next;       /* pipelined behind ctx, or to
+                                              send again after a ROLLBACK;
+                                              NULL when it left */
+    ngx_uint_t                 has_next;
+    ngx_uint_t                 begun;      /* ctx's BEGIN ran */
+    ngx_uint_t                 ended;      /* its COMMIT ran, or failed */
+    ngx_uint_t                 begin_aborted; /* its BEGIN met an aborted
+                                              transaction block (25P02) */
+    ngx_uint_t                 after_abort;  /* ctx was sent behind a
+                                              transaction that failed */
     ngx_msec_t                 next_timeout;
     PGresult                  *first_row;  /* held until a second arrives */
     PGresult                  *result;     /* the call's rows */

@@ -42,6 +42,8 @@ static void ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_row(ngx_http_govledger_conn_t *conn,
     PGresult *res);
 static ngx_int_t ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_rolling_back(
+    ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn,
     const char *what);
 static ngx_int_t ngx_http_govledger_pq_flush(ngx_http_govledger_conn_t *conn);
@@ -315,6 +317,7 @@ ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
     conn->ctx = NULL;
     conn->next = NULL;
     conn->has_next = 0;
+    conn->after_abort = 0;
     conn->rollback = 0;
     conn->flushing = 0;
     conn->streaming = 0;
@@ -562,10 +565,19 @@ ngx_int_t
 ngx_http_govledger_pq_can_pipeline(ngx_http_govledger_conn_t *conn,
     ngx_http_govledger_ctx_t *ctx)
 {
-    return conn->state == NGX_HTTP_GOVLEDGER_CONN_BUSY
+    ngx_http_govledger_main_conf_t  *gmcf;
+
+    gmcf = conn->pool->gmcf;
+
+    return gmcf->pipeline
+           && conn->state == NGX_HTTP_GOVLEDGER_CONN_BUSY
            && conn->ctx != NULL
            && !conn->has_next
            && !conn->rollback
+           && !conn->after_abort
+           && !conn->pool->exiting
+           && !(gmcf->max_age
+                && ngx_current_msec - conn->created >= gmcf->max_age)
            && !conn->broken
            && !conn->stream
            && !ctx->read_only
@@ -671,7 +683,9 @@ ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
 
     conn->item = 0;
     conn->item_seen = 0;
-    conn->committed = 0;
+    conn->begun = 0;
+    conn->ended = 0;
+    conn->begin_aborted = 0;
     conn->rollback = 0;
     conn->stream = ctx->read_only;
     conn->streaming = 0;
@@ -766,6 +780,21 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
             return;
 
         case PGRES_FATAL_ERROR:
+            if (conn->call_item != NGX_HTTP_GOVLEDGER_NO_ITEM) {
+                state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+                if (item == conn->call_item - 2 && state
+                    && ngx_strcmp(state, "25P02") == 0)
+                {
+                    /* BEGIN inside a transaction block that failed */
+                    conn->begin_aborted = 1;
+
+                } else if (item == conn->call_item + 1) {
+                    /* a COMMIT that fails ends the transaction */
+                    conn->ended = 1;
+                }
+            }
+
             if (conn->prep_base_item != NGX_HTTP_GOVLEDGER_NO_ITEM
                 && item >= conn->prep_base_item
                 && item < conn->prep_base_item + NGX_HTTP_GOVLEDGER_STMT_N)
@@ -800,8 +829,13 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
             break;
 
         case PGRES_COMMAND_OK:
-            if (item == conn->call_item + 1 && !conn->rollback) {
-                conn->committed = 1;
+            if (conn->call_item != NGX_HTTP_GOVLEDGER_NO_ITEM) {
+                if (item == conn->call_item - 2) {
+                    conn->begun = 1;
+
+                } else if (item == conn->call_item + 1) {
+                    conn->ended = 1;
+                }
             }
 
             if (item == conn->prep_call_item) {
@@ -929,7 +963,7 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
     ngx_int_t                        rc, conn_rc, more;
     ngx_uint_t                       streaming;
     PGTransactionStatusType          ts;
-    ngx_http_govledger_ctx_t        *ctx, *next;
+    ngx_http_govledger_ctx_t        *ctx, *retry;
     ngx_http_govledger_main_conf_t  *gmcf;
 
     gmcf = conn->pool->gmcf;
@@ -938,50 +972,49 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
         ngx_del_timer(&conn->timer);
     }
 
-    if (conn->has_next && !conn->rollback) {
-        /*
-         * libpq reports a transaction "active" while another pipeline is
-         * pending: the status is known from whether COMMIT ran
-         */
-        ts = conn->committed ? PQTRANS_IDLE : PQTRANS_INERROR;
-
-    } else {
-        ts = PQtransactionStatus(conn->pg);
-    }
-
     if (conn->rollback) {
-        /* a doomed pipeline's sync, then the ROLLBACK's */
-        if (--conn->rollback) {
-            ngx_add_timer(&conn->timer, 10000);
-            return NGX_AGAIN;
-        }
+        /* the ROLLBACK's sync; nothing was pipelined behind it */
+        ts = PQtransactionStatus(conn->pg);
 
-        next = conn->has_next ? conn->next : NULL;
+        conn->rollback = 0;
+        retry = conn->has_next ? conn->next : NULL;
         conn->has_next = 0;
         conn->next = NULL;
 
         if (ts != PQTRANS_IDLE) {
             ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
 
-            if (next) {
-                next->conn = NULL;
-                ngx_http_govledger_fail(next, NGX_HTTP_SERVICE_UNAVAILABLE,
+            if (retry) {
+                retry->conn = NULL;
+                ngx_http_govledger_fail(retry, NGX_HTTP_SERVICE_UNAVAILABLE,
                                         "GL503", "database unavailable");
             }
 
             return NGX_OK;
         }
 
-        if (next) {
-            /* it never ran: it is sent again, now on its own */
+        if (retry) {
+            /* it did nothing the first time: it is sent again, alone */
             ngx_http_govledger_stat_inc(gmcf, pipeline_retries);
-            ngx_http_govledger_dispatch(next, conn);
+            ngx_http_govledger_dispatch(retry, conn);
 
         } else {
             ngx_http_govledger_pool_release(conn);
         }
 
         return NGX_OK;
+    }
+
+    if (conn->has_next) {
+        /*
+         * libpq reports "active" while another pipeline is pending: the
+         * status follows from the results.  A failed BEGIN opened no
+         * transaction block; a COMMIT that ran, or failed, closed it.
+         */
+        ts = (!conn->begun || conn->ended) ? PQTRANS_IDLE : PQTRANS_INERROR;
+
+    } else {
+        ts = PQtransactionStatus(conn->pg);
     }
 
     ctx = conn->ctx;
@@ -999,6 +1032,40 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
         conn->first_row = NULL;
     }
 
+    if (conn->after_abort && conn->begin_aborted) {
+        /*
+         * This pipeline was sent behind a transaction that failed: its
+         * BEGIN met the aborted transaction block, so it did nothing.
+         * It is rolled back and sent again.
+         */
+        conn->after_abort = 0;
+        conn->has_next = 1;
+        conn->next = ctx;
+
+        if (result) {
+            PQclear(result);
+        }
+
+        if (error) {
+            PQclear(error);
+        }
+
+        if (!PQsendQueryParams(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL,
+                               NULL, 0)
+            || !PQpipelineSync(conn->pg)
+            || ngx_http_govledger_pq_flush(conn) != NGX_OK)
+        {
+            ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
+            return NGX_OK;
+        }
+
+        ngx_http_govledger_pq_rolling_back(conn);
+
+        return NGX_AGAIN;
+    }
+
+    conn->after_abort = 0;
+
     if (ctx) {
         ctx->conn = NULL;
 
@@ -1012,14 +1079,23 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 
     more = NGX_OK;
 
-    if (ts == PQTRANS_IDLE && conn->has_next) {
-        /* the pipeline behind it is now the connection's */
+    if (conn->has_next
+        && (ts == PQTRANS_IDLE || (ts == PQTRANS_INERROR && !conn->broken)))
+    {
+        /*
+         * The pipeline behind it is now the connection's.  Behind a
+         * failed transaction it will find the block aborted: nothing is
+         * sent behind it until that is settled.
+         */
+        conn->after_abort = (ts == PQTRANS_INERROR);
         conn->ctx = conn->next;
         conn->next = NULL;
         conn->has_next = 0;
         conn->item = 0;
         conn->item_seen = 0;
-        conn->committed = 0;
+        conn->begun = 0;
+        conn->ended = 0;
+        conn->begin_aborted = 0;
         conn->call_item = NGX_HTTP_GOVLEDGER_CALL_ITEM;
         conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
         conn->prep_call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
@@ -1028,7 +1104,10 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
         ngx_add_timer(&conn->timer, conn->next_timeout
                                     ? conn->next_timeout + 2000
                                     : 24 * 3600 * 1000);
-        ngx_http_govledger_pool_refill(conn);
+
+        if (!conn->after_abort) {
+            ngx_http_govledger_pool_refill(conn);
+        }
 
         /* refilling may have lost the connection */
         more = conn->state == NGX_HTTP_GOVLEDGER_CONN_BUSY ? NGX_AGAIN
@@ -1046,19 +1125,7 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
             ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
 
         } else {
-            /*
-             * A pipeline sent behind this one began in the aborted
-             * transaction and did nothing; it is sent again after the
-             * ROLLBACK.
-             */
-            conn->rollback = conn->has_next ? 2 : 1;
-            conn->stream = 0;
-            conn->item = 0;
-            conn->item_seen = 0;
-            conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
-            conn->prep_call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
-            conn->call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
-            ngx_add_timer(&conn->timer, 10000);
+            ngx_http_govledger_pq_rolling_back(conn);
         }
 
     } else {
@@ -1091,6 +1158,22 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
     }
 
     return more;
+}
+
+
+/* a ROLLBACK was sent: its results are drained, then the sync settles */
+
+static void
+ngx_http_govledger_pq_rolling_back(ngx_http_govledger_conn_t *conn)
+{
+    conn->rollback = 1;
+    conn->stream = 0;
+    conn->item = 0;
+    conn->item_seen = 0;
+    conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+    conn->prep_call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+    conn->call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
+    ngx_add_timer(&conn->timer, 10000);
 }
 
 
