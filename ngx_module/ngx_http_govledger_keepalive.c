@@ -5,8 +5,10 @@
  * The per-worker pool of database connections: a fixed number of slots,
  * idle connections kept in LIFO order, a bounded queue of requests
  * waiting for one, reconnection with exponential backoff, and recycling
- * by age.  Only connections that finished their pipeline with the
- * transaction status PQTRANS_IDLE come back here.
+ * by age.  When every connection is busy, a request may instead be
+ * pipelined behind the transaction one of them is running
+ * (pipeline=on).  Only connections that finished their pipelines with
+ * the transaction status PQTRANS_IDLE come back here.
  */
 
 

@@ -7,9 +7,12 @@
  * socket re-read after every poll), then one pipeline per request:
  * statements prepared once per connection, BEGIN [READ ONLY], set_config
  * of role and claims, the call, COMMIT and a sync point, flushed with
- * PQflush until done while input is drained.  The socket is registered
- * level-triggered for reading, and for writing only while libpq has
- * output pending.
+ * PQflush until done while input is drained.  A second request's
+ * pipeline may follow the first on the same connection; its results are
+ * read once the first's sync point has arrived, and if it began inside
+ * the first's failed transaction it is rolled back and sent again.  The
+ * socket is registered level-triggered for reading, and for writing only
+ * while libpq has output pending.
  */
 
 
