@@ -171,7 +171,8 @@ ngx_http_govledger_pool_acquire(ngx_http_govledger_pool_t *pool,
  * Every connection is open and busy: the request is sent behind the
  * transaction of one of them instead of waiting for it to end, so that
  * the database finds its next transaction already there.  NGX_DECLINED
- * when none can take it (see ngx_http_govledger_pq_can_pipeline).
+ * when none can take it (see ngx_http_govledger_pq_can_pipeline) or a
+ * connection is being opened.
  */
 
 static ngx_int_t
@@ -179,15 +180,28 @@ ngx_http_govledger_pool_pipeline(ngx_http_govledger_pool_t *pool,
     ngx_http_govledger_ctx_t *ctx)
 {
     ngx_uint_t                  i;
-    ngx_http_govledger_conn_t  *conn;
+    ngx_http_govledger_conn_t  *conn, *best;
+
+    if (pool->nconnecting) {
+        /* a connection of its own is coming */
+        return NGX_DECLINED;
+    }
+
+    /* behind the call that started first: the likeliest to end first */
+    best = NULL;
 
     for (i = 0; i < pool->gmcf->connections; i++) {
         conn = &pool->conns[i];
 
-        if (!ngx_http_govledger_pq_can_pipeline(conn, ctx)) {
-            continue;
+        if (ngx_http_govledger_pq_can_pipeline(conn, ctx)
+            && (best == NULL || conn->started < best->started))
+        {
+            best = conn;
         }
+    }
 
+    if (best != NULL) {
+        conn = best;
         ctx->conn = conn;
         ctx->t_queued = ngx_http_govledger_now_us();
 

@@ -252,6 +252,7 @@ struct ngx_http_govledger_conn_s {
                                               send again after a ROLLBACK;
                                               NULL when it left */
     ngx_uint_t                 has_next;
+    uint64_t                   started;    /* ctx's call began, us */
     ngx_uint_t                 begun;      /* ctx's BEGIN ran */
     ngx_uint_t                 ended;      /* its COMMIT ran, or failed */
     ngx_uint_t                 begin_aborted; /* its BEGIN met an aborted

@@ -26,6 +26,14 @@
 /* the call among BEGIN, the settings, the call and COMMIT */
 #define NGX_HTTP_GOVLEDGER_CALL_ITEM  2
 
+/*
+ * A request is pipelined only behind a call that started less than this
+ * long ago (microseconds): pipelining is for short calls under load, and
+ * a request must not sit behind a slow one while another connection may
+ * free up.
+ */
+#define NGX_HTTP_GOVLEDGER_PIPELINE_BEHIND_US  50000
+
 #define NGX_HTTP_GOVLEDGER_TEXTOID  25
 
 
@@ -287,6 +295,7 @@ void
 ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
     ngx_uint_t reason)
 {
+    ngx_uint_t                 unknown;
     ngx_http_govledger_ctx_t  *next;
 
     if (conn->timer.timer_set) {
@@ -317,6 +326,14 @@ ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
 
     next = conn->has_next ? conn->next : NULL;
 
+    /*
+     * A request waiting to be sent again after a ROLLBACK did nothing and
+     * may be retried; one pipelined behind the current call is on the
+     * wire, and the server may still run it after the connection is
+     * gone: its outcome is unknown, like that of a call cut off.
+     */
+    unknown = !conn->rollback;
+
     conn->ctx = NULL;
     conn->next = NULL;
     conn->has_next = 0;
@@ -329,8 +346,15 @@ ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
 
     if (next) {
         next->conn = NULL;
-        ngx_http_govledger_fail(next, NGX_HTTP_SERVICE_UNAVAILABLE, "GL503",
-                                "database unavailable");
+
+        if (unknown) {
+            ngx_http_govledger_fail(next, NGX_HTTP_BAD_GATEWAY, "GL502",
+                                    "database connection lost: outcome "
+                                    "unknown");
+        } else {
+            ngx_http_govledger_fail(next, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "GL503", "database unavailable");
+        }
     }
 }
 
@@ -560,8 +584,9 @@ ngx_http_govledger_pq_send_calls(PGconn *pg, ngx_http_govledger_ctx_t *ctx,
 
 /*
  * Whether request ctx may be pipelined behind the one conn is serving:
- * both are plain calls (no rows streamed), and everything ctx needs is
- * prepared, so nothing it sends can fail for the connection's sake.
+ * both are plain calls (no rows streamed), the one running started
+ * recently, and everything ctx needs is prepared, so nothing it sends
+ * can fail for the connection's sake.
  */
 
 ngx_int_t
@@ -578,7 +603,8 @@ ngx_http_govledger_pq_can_pipeline(ngx_http_govledger_conn_t *conn,
            && !conn->has_next
            && !conn->rollback
            && !conn->after_abort
-           && !conn->pool->exiting
+           && ngx_http_govledger_now_us() - conn->started
+              < NGX_HTTP_GOVLEDGER_PIPELINE_BEHIND_US
            && !(gmcf->max_age
                 && ngx_current_msec - conn->created >= gmcf->max_age)
            && !conn->broken
@@ -684,6 +710,7 @@ ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
 
     conn->call_item = item + NGX_HTTP_GOVLEDGER_CALL_ITEM;
 
+    conn->started = ngx_http_govledger_now_us();
     conn->item = 0;
     conn->item_seen = 0;
     conn->begun = 0;
@@ -962,6 +989,7 @@ ngx_http_govledger_pq_row(ngx_http_govledger_conn_t *conn, PGresult *res)
 static ngx_int_t
 ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 {
+    PGconn                          *pg;
     PGresult                        *result, *error;
     ngx_int_t                        rc, conn_rc, more;
     ngx_uint_t                       streaming;
@@ -970,6 +998,7 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
     ngx_http_govledger_main_conf_t  *gmcf;
 
     gmcf = conn->pool->gmcf;
+    pg = conn->pg;
 
     if (conn->timer.timer_set) {
         ngx_del_timer(&conn->timer);
@@ -1091,6 +1120,7 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
          * sent behind it until that is settled.
          */
         conn->after_abort = (ts == PQTRANS_INERROR);
+        conn->started = ngx_http_govledger_now_us();
         conn->ctx = conn->next;
         conn->next = NULL;
         conn->has_next = 0;
@@ -1158,6 +1188,13 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 
     if (error) {
         PQclear(error);
+    }
+
+    /* finishing a request runs posted ones, which may close this one */
+    if (more == NGX_AGAIN
+        && (conn->state != NGX_HTTP_GOVLEDGER_CONN_BUSY || conn->pg != pg))
+    {
+        more = NGX_OK;
     }
 
     return more;

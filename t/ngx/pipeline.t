@@ -5,7 +5,8 @@
 # waiting for it.  Each request must still get its own answer: with
 # calls that fail in between (the request behind a failed transaction is
 # sent again after the ROLLBACK), with clients that leave while their
-# request waits in a pipeline, and with the backend killed under both.
+# request waits in a pipeline, with the backend killed or stopped under
+# both; never for GET calls, nor behind a call running for a while.
 # pipeline=off turns it off.
 
 use strict;
@@ -46,6 +47,8 @@ BEGIN
     INSERT INTO public.child VALUES (s, CASE WHEN s LIKE 'late%' THEN 1 END);
     RETURN jsonb_build_object('s', s);
 END $$;
+CREATE OR REPLACE FUNCTION public.peek(s text) RETURNS jsonb
+    LANGUAGE sql STABLE AS $$ SELECT jsonb_build_object('s', s) FROM pg_sleep(0.02) $$;
 CREATE OR REPLACE FUNCTION public.nap(s text) RETURNS jsonb
     LANGUAGE sql AS $$ SELECT to_jsonb(pg_sleep(s::float8)::text) $$;
 SQL
@@ -58,6 +61,9 @@ $t->run(<<"CONF");
         listen 127.0.0.1:%%PORT%%;
         location = /echo { govledger_methods POST; govledger_call public.echo \$arg_s; }
         location = /late { govledger_methods POST; govledger_call public.late \$arg_s; }
+        location = /peek { govledger_call public.peek \$arg_s; }
+        location = /stuck { govledger_methods POST; govledger_timeout 1s;
+                            govledger_call public.nap \$arg_s; }
         location = /nap { govledger_methods POST; govledger_timeout 10s;
                           govledger_call public.nap \$arg_s; }
         location = /status { govledger_status; }
@@ -69,12 +75,13 @@ CONF
 # $during, if any.  Returns name => [status, body] for the others.
 sub concurrent
 {
-	my ($path, $names, $drop, $during) = @_;
+	my ($path, $names, $drop, $during, $method) = @_;
+	$method //= 'POST';
 	my (%sock, %buf, %res);
 	for my $n (@$names)
 	{
 		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port) or die "connect: $!";
-		print $s "POST $path?s=$n HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		print $s "$method $path?s=$n HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 		if ($drop && $drop->{$n}) { close($s); next; }
 		$sock{$n} = $s;
 		$buf{$n} = '';
@@ -97,8 +104,8 @@ sub concurrent
 			$sel->remove($s);
 			close($s);
 			my ($status) = $buf{$n} =~ m{^HTTP/1\.1 (\d+)};
-			my (undef, $body) = split /\r\n\r\n/, $buf{$n}, 2;
-			$res{$n} = [$status // 0, $body // ''];
+			my ($head, $body) = split /\r\n\r\n/, $buf{$n}, 2;
+			$res{$n} = [$status // 0, $body // '', $head // ''];
 		}
 	}
 	return \%res;
@@ -150,6 +157,25 @@ is(scalar(grep { $res->{$_} && $res->{$_}[0] >= 400 && $res->{$_}[0] < 500 } @la
 is($pg->psql("SELECT count(*) FROM public.child"), scalar(@fine),
    'only the succeeding calls committed');
 
+# GET calls (read-only, rows streamed) are never pipelined
+my $before_get = metric('govledger_db_pipelined_total');
+@names = map { "get$_" } 1 .. 20;
+$res = concurrent('/peek', \@names, undef, undef, 'GET');
+is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E"/ } @names), 20,
+   'GET calls are answered');
+is(metric('govledger_db_pipelined_total'), $before_get, 'GET calls are never pipelined');
+
+# nothing goes behind a call that has been running for a while: with
+# both connections in long calls, a new call waits for one of its own
+concurrent('/nap', ['0.1', '0.10']);     # /nap prepared on both connections
+my $before_slow = metric('govledger_db_pipelined_total');
+$res = concurrent('/nap', ['1', '1.0'], undef, sub {
+	sleep(0.3);
+	my $r = concurrent('/echo', ['behind_slow']);
+	is($r->{behind_slow}[0], 200, 'a call arriving during two long ones is answered');
+});
+is(metric('govledger_db_pipelined_total'), $before_slow, 'and was not pipelined behind them');
+
 # clients that leave while their requests wait in a pipeline
 my %drop = map { ("gone$_" => 1) } grep { $_ % 3 == 0 } 1 .. 30;
 @names = map { $_ % 3 == 0 ? "gone$_" : "stay$_" } 1 .. 30;
@@ -163,8 +189,9 @@ is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'stay%'"), scalar(@s
 my $after = concurrent('/echo', ['after1', 'after2', 'after3']);
 is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 3, 'the pool serves on afterwards');
 
-# the backends killed with two transactions in each pipeline: every
-# request gets a 503, and the pool reconnects
+# the backends killed with two transactions in each pipeline: the
+# running calls get 503, the ones pipelined behind them 502 (sent, so
+# their outcome is unknown), and the pool reconnects
 concurrent('/nap', ['0.2', '0.20']);     # prepared on both connections
 my $pipelined0 = metric('govledger_db_pipelined_total');
 my @naps = ('2', '2.0', '2.00', '2.000');
@@ -173,12 +200,40 @@ $res = concurrent('/nap', \@naps, undef, sub {
 	$pg->psql(q{SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 	             WHERE datname = 'ngx_pipe' AND pid <> pg_backend_pid()});
 });
-is(scalar(grep { $res->{$_} && $res->{$_}[0] == 503 } @naps), 4,
-   'all four requests on the two killed connections are answered 503')
+my @killed = sort map { $res->{$_} ? $res->{$_}[0] : 0 } @naps;
+is("@killed", '502 502 503 503',
+   'killed backends: the running calls 503, the pipelined ones 502 (outcome unknown)')
 	or diag(explain($res));
 is(metric('govledger_db_pipelined_total') - $pipelined0, 2, 'two of them were pipelined');
 $after = concurrent('/echo', ['again1', 'again2']);
 is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 2, 'the pool reconnects');
+
+# a backend that stops answering: the call it runs times out (504) and
+# the one pipelined behind it, already sent, is answered 502 "outcome
+# unknown", without Retry-After (the server may still run it)
+concurrent('/stuck', ['0.01', '0.010']);     # prepared on both connections
+my $stopped;
+my @stuck = ('0.4', '0.40', '0.400', '0.4000');
+$res = concurrent('/stuck', \@stuck, undef, sub {
+	# wait until both connections run their first nap, then stop them
+	for (1 .. 40)
+	{
+		sleep(0.05);
+		$stopped = $pg->psql(q{SELECT string_agg(pid::text, ' ') FROM pg_stat_activity
+		                        WHERE datname = 'ngx_pipe' AND pid <> pg_backend_pid()
+		                          AND state = 'active' AND query LIKE '%nap%'});
+		last if ($stopped // '') =~ /^\d+ \d+$/;
+	}
+	kill 'STOP', split / /, $stopped;
+});
+kill 'CONT', split / /, $stopped if $stopped;
+my @codes = sort map { $res->{$_} ? $res->{$_}[0] : 0 } @stuck;
+is("@codes", '502 502 504 504', 'stuck backends: the running calls 504, the pipelined ones 502')
+	or diag(explain($res));
+ok(!grep({ $res->{$_} && $res->{$_}[0] == 502 && $res->{$_}[2] =~ /^Retry-After:/mi } @stuck),
+   'a 502 carries no Retry-After');
+$after = concurrent('/echo', ['resumed1', 'resumed2']);
+is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 2, 'the pool serves on after the stall');
 
 $t->stop;
 
