@@ -206,9 +206,11 @@ ngx_http_govledger_pool_pipeline(ngx_http_govledger_pool_t *pool,
         ctx->t_queued = ngx_http_govledger_now_us();
 
         if (ngx_http_govledger_pq_send_next(conn, ctx) != NGX_OK) {
-            /* the connection is closed; the request waits its turn */
+            /* part of it may have reached the server: it is not retried */
             ctx->conn = NULL;
-            return NGX_DECLINED;
+            ngx_http_govledger_fail(ctx, NGX_HTTP_BAD_GATEWAY, "GL502",
+                                    "database connection lost: outcome "
+                                    "unknown");
         }
 
         return NGX_OK;
@@ -232,7 +234,7 @@ ngx_http_govledger_pool_refill(ngx_http_govledger_conn_t *conn)
 
     pool = conn->pool;
 
-    if (ngx_queue_empty(&pool->waiting)) {
+    if (ngx_queue_empty(&pool->waiting) || pool->nconnecting) {
         return;
     }
 
@@ -257,10 +259,10 @@ ngx_http_govledger_pool_refill(ngx_http_govledger_conn_t *conn)
     ctx->t_queued = ngx_http_govledger_now_us();
 
     if (ngx_http_govledger_pq_send_next(conn, ctx) != NGX_OK) {
-        /* the connection is gone; so is the request's place */
+        /* part of it may have reached the server: it is not retried */
         ctx->conn = NULL;
-        ngx_http_govledger_fail(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, "GL503",
-                                "database unavailable");
+        ngx_http_govledger_fail(ctx, NGX_HTTP_BAD_GATEWAY, "GL502",
+                                "database connection lost: outcome unknown");
     }
 }
 

@@ -267,7 +267,7 @@ ngx_http_govledger_create_main_conf(ngx_conf_t *cf)
 
     gmcf->connections = NGX_CONF_UNSET_UINT;
     gmcf->queue = NGX_CONF_UNSET_UINT;
-    gmcf->pipeline = NGX_CONF_UNSET;
+    gmcf->pipeline = NGX_CONF_UNSET_MSEC;
     gmcf->queue_timeout = NGX_CONF_UNSET_MSEC;
     gmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
     gmcf->max_age = NGX_CONF_UNSET_MSEC;
@@ -288,7 +288,8 @@ ngx_http_govledger_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_uint_value(gmcf->connections, 8);
     ngx_conf_init_uint_value(gmcf->queue, 256);
-    ngx_conf_init_value(gmcf->pipeline, 1);
+    ngx_conf_init_msec_value(gmcf->pipeline,
+                             NGX_HTTP_GOVLEDGER_PIPELINE_BEHIND);
     ngx_conf_init_msec_value(gmcf->queue_timeout, 5000);
     ngx_conf_init_msec_value(gmcf->connect_timeout, 5000);
     ngx_conf_init_msec_value(gmcf->max_age, 3600000);
@@ -540,17 +541,25 @@ ngx_http_govledger_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (value[i].len == 11
-            && ngx_strncmp(value[i].data, "pipeline=on", 11) == 0)
-        {
-            gmcf->pipeline = 1;
-            continue;
-        }
+        if (ngx_strncmp(value[i].data, "pipeline=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
 
-        if (value[i].len == 12
-            && ngx_strncmp(value[i].data, "pipeline=off", 12) == 0)
-        {
-            gmcf->pipeline = 0;
+            if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
+                gmcf->pipeline = NGX_HTTP_GOVLEDGER_PIPELINE_BEHIND;
+
+            } else if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+                gmcf->pipeline = 0;
+
+            } else {
+                ms = ngx_parse_time(&s, 0);
+                if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                    goto invalid;
+                }
+
+                gmcf->pipeline = ms;
+            }
+
             continue;
         }
 

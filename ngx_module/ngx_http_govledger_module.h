@@ -75,6 +75,15 @@
 #define NGX_HTTP_GOVLEDGER_NBUCKETS       14
 
 
+/*
+ * pipeline=on: a request is pipelined only behind a call that started
+ * less than this long ago (ms): pipelining is for short calls under
+ * load, and a request must not sit behind a slow one while another
+ * connection may free up.
+ */
+#define NGX_HTTP_GOVLEDGER_PIPELINE_BEHIND  50
+
+
 typedef struct ngx_http_govledger_conn_s  ngx_http_govledger_conn_t;
 typedef struct ngx_http_govledger_pool_s  ngx_http_govledger_pool_t;
 typedef struct ngx_http_govledger_cache_s ngx_http_govledger_cache_t;
@@ -148,7 +157,8 @@ typedef struct {
     char                     **values;
     ngx_uint_t                 connections;
     ngx_uint_t                 queue;
-    ngx_flag_t                 pipeline;   /* send behind busy connections */
+    ngx_msec_t                 pipeline;   /* pipeline behind calls younger
+                                              than this; 0: never */
     ngx_msec_t                 queue_timeout;
     ngx_msec_t                 connect_timeout;
     ngx_msec_t                 max_age;

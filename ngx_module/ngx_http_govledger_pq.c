@@ -26,14 +26,6 @@
 /* the call among BEGIN, the settings, the call and COMMIT */
 #define NGX_HTTP_GOVLEDGER_CALL_ITEM  2
 
-/*
- * A request is pipelined only behind a call that started less than this
- * long ago (microseconds): pipelining is for short calls under load, and
- * a request must not sit behind a slow one while another connection may
- * free up.
- */
-#define NGX_HTTP_GOVLEDGER_PIPELINE_BEHIND_US  50000
-
 #define NGX_HTTP_GOVLEDGER_TEXTOID  25
 
 
@@ -603,8 +595,9 @@ ngx_http_govledger_pq_can_pipeline(ngx_http_govledger_conn_t *conn,
            && !conn->has_next
            && !conn->rollback
            && !conn->after_abort
+           && !conn->pool->exiting
            && ngx_http_govledger_now_us() - conn->started
-              < NGX_HTTP_GOVLEDGER_PIPELINE_BEHIND_US
+              < (uint64_t) gmcf->pipeline * 1000
            && !(gmcf->max_age
                 && ngx_current_msec - conn->created >= gmcf->max_age)
            && !conn->broken
@@ -1159,6 +1152,23 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 
         } else {
             ngx_http_govledger_pq_rolling_back(conn);
+        }
+
+    } else if (ts == PQTRANS_INERROR && conn->has_next) {
+        /*
+         * Closed behind an aborted transaction: the call sent behind it
+         * meets the aborted block and does nothing, so it may be retried.
+         */
+        retry = conn->next;
+        conn->next = NULL;
+        conn->has_next = 0;
+
+        ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
+
+        if (retry) {
+            retry->conn = NULL;
+            ngx_http_govledger_fail(retry, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "GL503", "database unavailable");
         }
 
     } else {

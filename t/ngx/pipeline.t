@@ -56,13 +56,13 @@ SQL
 my $conn = $pg->conninfo(db => 'ngx_pipe');
 my $t = GovNginx->new(workers => 1);
 $t->run(<<"CONF");
-    govledger_database "$conn" connections=2 queue=100 queue_timeout=30s;
+    govledger_database "$conn" connections=2 queue=100 queue_timeout=30s pipeline=1s;
     server {
         listen 127.0.0.1:%%PORT%%;
         location = /echo { govledger_methods POST; govledger_call public.echo \$arg_s; }
         location = /late { govledger_methods POST; govledger_call public.late \$arg_s; }
         location = /peek { govledger_call public.peek \$arg_s; }
-        location = /stuck { govledger_methods POST; govledger_timeout 1s;
+        location = /stuck { govledger_methods POST; govledger_timeout 2s;
                             govledger_call public.nap \$arg_s; }
         location = /nap { govledger_methods POST; govledger_timeout 10s;
                           govledger_call public.nap \$arg_s; }
@@ -165,12 +165,13 @@ is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E
    'GET calls are answered');
 is(metric('govledger_db_pipelined_total'), $before_get, 'GET calls are never pipelined');
 
-# nothing goes behind a call that has been running for a while: with
-# both connections in long calls, a new call waits for one of its own
+# nothing goes behind a call that has been running for longer than
+# pipeline= (1s here): with both connections 1.5 s into 3 s calls, a new
+# call waits for a connection of its own
 concurrent('/nap', ['0.1', '0.10']);     # /nap prepared on both connections
 my $before_slow = metric('govledger_db_pipelined_total');
-$res = concurrent('/nap', ['1', '1.0'], undef, sub {
-	sleep(0.3);
+$res = concurrent('/nap', ['3', '3.0'], undef, sub {
+	sleep(1.5);
 	my $r = concurrent('/echo', ['behind_slow']);
 	is($r->{behind_slow}[0], 200, 'a call arriving during two long ones is answered');
 });
@@ -208,12 +209,14 @@ is(metric('govledger_db_pipelined_total') - $pipelined0, 2, 'two of them were pi
 $after = concurrent('/echo', ['again1', 'again2']);
 is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 2, 'the pool reconnects');
 
-# a backend that stops answering: the call it runs times out (504) and
+# a backend that stops answering: the call it runs times out (504 after
+# govledger_timeout + 2 s) and
 # the one pipelined behind it, already sent, is answered 502 "outcome
 # unknown", without Retry-After (the server may still run it)
 concurrent('/stuck', ['0.01', '0.010']);     # prepared on both connections
 my $stopped;
-my @stuck = ('0.4', '0.40', '0.400', '0.4000');
+END { kill 'CONT', split / /, $stopped if $stopped; }
+my @stuck = ('1.5', '1.50', '1.500', '1.5000');
 $res = concurrent('/stuck', \@stuck, undef, sub {
 	# wait until both connections run their first nap, then stop them
 	for (1 .. 40)
