@@ -1080,6 +1080,8 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
             || !PQpipelineSync(conn->pg)
             || ngx_http_govledger_pq_flush(conn) != NGX_OK)
         {
+            /* it did nothing: closing answers it 503, to be retried */
+            conn->rollback = 1;
             ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
             return NGX_OK;
         }
