@@ -45,8 +45,12 @@ static void ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn);
 static void ngx_http_govledger_pq_row(ngx_http_govledger_conn_t *conn,
     PGresult *res);
 static ngx_int_t ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn);
-static void ngx_http_govledger_pq_rolling_back(
+static ngx_int_t ngx_http_govledger_pq_rollback(
     ngx_http_govledger_conn_t *conn);
+static void ngx_http_govledger_pq_started(ngx_http_govledger_conn_t *conn,
+    ngx_uint_t call_item, ngx_uint_t stream, ngx_msec_t timeout);
+static void ngx_http_govledger_pq_close_inert(
+    ngx_http_govledger_conn_t *conn, ngx_uint_t reason);
 static void ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn,
     const char *what);
 static ngx_int_t ngx_http_govledger_pq_flush(ngx_http_govledger_conn_t *conn);
@@ -319,10 +323,12 @@ ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
     next = conn->has_next ? conn->next : NULL;
 
     /*
-     * A request waiting to be sent again after a ROLLBACK did nothing and
-     * may be retried; one pipelined behind the current call is on the
-     * wire, and the server may still run it after the connection is
-     * gone: its outcome is unknown, like that of a call cut off.
+     * A request waiting to be sent again after a ROLLBACK (or closed
+     * behind an aborted transaction, ngx_http_govledger_pq_close_inert)
+     * did nothing and may be retried; one pipelined behind the current
+     * call is on the wire, and the server may still run it after the
+     * connection is gone: its outcome is unknown, like that of a call
+     * cut off.
      */
     unknown = !conn->rollback;
 
@@ -701,26 +707,13 @@ ngx_http_govledger_pq_send(ngx_http_govledger_conn_t *conn,
         goto failed;
     }
 
-    conn->call_item = item + NGX_HTTP_GOVLEDGER_CALL_ITEM;
-
-    conn->started = ngx_http_govledger_now_us();
-    conn->item = 0;
-    conn->item_seen = 0;
-    conn->begun = 0;
-    conn->ended = 0;
-    conn->begin_aborted = 0;
-    conn->rollback = 0;
-    conn->stream = ctx->read_only;
-    conn->streaming = 0;
-    conn->stream_rc = NGX_OK;
-
     if (ngx_http_govledger_pq_flush(conn) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    /* statement_timeout ends the query; this catches a silent server */
-    ngx_add_timer(&conn->timer, lcf->timeout ? lcf->timeout + 2000
-                                             : 24 * 3600 * 1000);
+    conn->rollback = 0;
+    ngx_http_govledger_pq_started(conn, item + NGX_HTTP_GOVLEDGER_CALL_ITEM,
+                                  ctx->read_only, lcf->timeout);
 
     return NGX_OK;
 
@@ -1001,22 +994,16 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
         /* the ROLLBACK's sync; nothing was pipelined behind it */
         ts = PQtransactionStatus(conn->pg);
 
+        if (ts != PQTRANS_IDLE) {
+            ngx_http_govledger_pq_close_inert(conn,
+                                              NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
+            return NGX_OK;
+        }
+
         conn->rollback = 0;
         retry = conn->has_next ? conn->next : NULL;
         conn->has_next = 0;
         conn->next = NULL;
-
-        if (ts != PQTRANS_IDLE) {
-            ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
-
-            if (retry) {
-                retry->conn = NULL;
-                ngx_http_govledger_fail(retry, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "GL503", "database unavailable");
-            }
-
-            return NGX_OK;
-        }
 
         if (retry) {
             /* it did nothing the first time: it is sent again, alone */
@@ -1075,18 +1062,11 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
             PQclear(error);
         }
 
-        if (!PQsendQueryParams(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL,
-                               NULL, 0)
-            || !PQpipelineSync(conn->pg)
-            || ngx_http_govledger_pq_flush(conn) != NGX_OK)
-        {
-            /* it did nothing: closing answers it 503, to be retried */
-            conn->rollback = 1;
-            ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
+        if (ngx_http_govledger_pq_rollback(conn) != NGX_OK) {
+            ngx_http_govledger_pq_close_inert(conn,
+                                              NGX_HTTP_GOVLEDGER_CLOSE_LOST);
             return NGX_OK;
         }
-
-        ngx_http_govledger_pq_rolling_back(conn);
 
         return NGX_AGAIN;
     }
@@ -1115,23 +1095,13 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
          * sent behind it until that is settled.
          */
         conn->after_abort = (ts == PQTRANS_INERROR);
-        conn->started = ngx_http_govledger_now_us();
         conn->ctx = conn->next;
         conn->next = NULL;
         conn->has_next = 0;
-        conn->item = 0;
-        conn->item_seen = 0;
-        conn->begun = 0;
-        conn->ended = 0;
-        conn->begin_aborted = 0;
-        conn->call_item = NGX_HTTP_GOVLEDGER_CALL_ITEM;
         conn->prep_base_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
         conn->prep_call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
-        conn->stream = 0;
-        conn->stream_rc = NGX_OK;
-        ngx_add_timer(&conn->timer, conn->next_timeout
-                                    ? conn->next_timeout + 2000
-                                    : 24 * 3600 * 1000);
+        ngx_http_govledger_pq_started(conn, NGX_HTTP_GOVLEDGER_CALL_ITEM, 0,
+                                      conn->next_timeout);
 
         if (!conn->after_abort) {
             ngx_http_govledger_pool_refill(conn);
@@ -1145,33 +1115,14 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
         ngx_http_govledger_pool_release(conn);
 
     } else if (ts == PQTRANS_INERROR && !conn->broken) {
-        if (!PQsendQueryParams(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL,
-                               NULL, 0)
-            || !PQpipelineSync(conn->pg)
-            || ngx_http_govledger_pq_flush(conn) != NGX_OK)
-        {
+        if (ngx_http_govledger_pq_rollback(conn) != NGX_OK) {
             ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
-
-        } else {
-            ngx_http_govledger_pq_rolling_back(conn);
         }
 
-    } else if (ts == PQTRANS_INERROR && conn->has_next) {
-        /*
-         * Closed behind an aborted transaction: the call sent behind it
-         * meets the aborted block and does nothing, so it may be retried.
-         */
-        retry = conn->next;
-        conn->next = NULL;
-        conn->has_next = 0;
-
-        ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
-
-        if (retry) {
-            retry->conn = NULL;
-            ngx_http_govledger_fail(retry, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "GL503", "database unavailable");
-        }
+    } else if (ts == PQTRANS_INERROR) {
+        /* a call sent behind meets the aborted block and does nothing */
+        ngx_http_govledger_pq_close_inert(conn,
+                                          NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
 
     } else {
         ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_NORMAL);
@@ -1213,11 +1164,22 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
 }
 
 
-/* a ROLLBACK was sent: its results are drained, then the sync settles */
+/*
+ * Sends ROLLBACK and a sync point after an aborted transaction; its
+ * results are drained, then the sync settles the connection.  NGX_ERROR
+ * when it cannot be sent: the caller closes the connection.
+ */
 
-static void
-ngx_http_govledger_pq_rolling_back(ngx_http_govledger_conn_t *conn)
+static ngx_int_t
+ngx_http_govledger_pq_rollback(ngx_http_govledger_conn_t *conn)
 {
+    if (!PQsendQueryParams(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0)
+        || !PQpipelineSync(conn->pg)
+        || ngx_http_govledger_pq_flush(conn) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     conn->rollback = 1;
     conn->stream = 0;
     conn->item = 0;
@@ -1226,6 +1188,49 @@ ngx_http_govledger_pq_rolling_back(ngx_http_govledger_conn_t *conn)
     conn->prep_call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
     conn->call_item = NGX_HTTP_GOVLEDGER_NO_ITEM;
     ngx_add_timer(&conn->timer, 10000);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The connection's current pipeline is now that of a call, its result
+ * item call_item (streamed row by row when stream is set); timeout is
+ * the call's statement timeout, 0 for none.
+ */
+
+static void
+ngx_http_govledger_pq_started(ngx_http_govledger_conn_t *conn,
+    ngx_uint_t call_item, ngx_uint_t stream, ngx_msec_t timeout)
+{
+    conn->started = ngx_http_govledger_now_us();
+    conn->call_item = call_item;
+    conn->item = 0;
+    conn->item_seen = 0;
+    conn->begun = 0;
+    conn->ended = 0;
+    conn->begin_aborted = 0;
+    conn->stream = stream;
+    conn->streaming = 0;
+    conn->stream_rc = NGX_OK;
+
+    /* statement_timeout ends the query; this catches a silent server */
+    ngx_add_timer(&conn->timer, timeout ? timeout + 2000 : 24 * 3600 * 1000);
+}
+
+
+/*
+ * Closes the connection when the call pipelined behind its current one,
+ * if any, certainly did nothing: that call is answered 503, to be
+ * retried, not 502.
+ */
+
+static void
+ngx_http_govledger_pq_close_inert(ngx_http_govledger_conn_t *conn,
+    ngx_uint_t reason)
+{
+    conn->rollback = 1;
+    ngx_http_govledger_pq_close(conn, reason);
 }
 
 

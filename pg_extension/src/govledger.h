@@ -268,11 +268,17 @@ extern GovRowRanges *GovParallelRowRanges(GovParallelChecks *pc);
 extern bool GovParallelRowsReceive(GovParallelChecks *pc, Size *nbytes,
 								   void **data);
 extern bool GovParallelChecksFinish(GovParallelChecks *pc, List **results);
+extern void GovReadBytes(const char *data, Size size, Size *pos, void *p,
+						 Size len);
+extern char *GovReadString(const char *data, Size size, Size *pos,
+						   MemoryContext cxt);
 
 /*
  * Count a failure of check c; the first one's description is formatted
  * into memory context cxt and kept in c->first_failure.
  */
+extern char *GovFormatFailure(MemoryContext cxt, const char *fmt,
+							  va_list args) pg_attribute_printf(2, 0);
 extern void GovCheckFail(GovCheckResult *c, MemoryContext cxt,
 						 const char *fmt,...) pg_attribute_printf(3, 4);
 

@@ -428,27 +428,14 @@ first_fail(FirstFail *f, int64 key, MemoryContext cxt, const char *fmt,...)
 	f->count++;
 	if (f->msg == NULL || key < f->key)
 	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-		StringInfoData s;
+		va_list		ap;
 
-		initStringInfo(&s);
-		for (;;)
-		{
-			va_list		ap;
-			int			needed;
-
-			va_start(ap, fmt);
-			needed = appendStringInfoVA(&s, fmt, ap);
-			va_end(ap);
-			if (needed == 0)
-				break;
-			enlargeStringInfo(&s, needed);
-		}
 		if (f->msg)
 			pfree(f->msg);
-		f->msg = s.data;
+		va_start(ap, fmt);
+		f->msg = GovFormatFailure(cxt, fmt, ap);
+		va_end(ap);
 		f->key = key;
-		MemoryContextSwitchTo(old);
 	}
 }
 

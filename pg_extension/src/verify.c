@@ -144,12 +144,13 @@ GovRunRegisteredChecks(int32 only_log, List **results)
 		extra_checks[i] (only_log, results);
 }
 
-/* fmt and args formatted into a string in cxt */
-static char *format_failure(MemoryContext cxt, const char *fmt, va_list args)
-			pg_attribute_printf(2, 0);
-
-static char *
-format_failure(MemoryContext cxt, const char *fmt, va_list args)
+/*
+ * GovFormatFailure
+ *		fmt and args formatted into a string in cxt, for a check's
+ *		description of a failure.
+ */
+char *
+GovFormatFailure(MemoryContext cxt, const char *fmt, va_list args)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	StringInfoData s;
@@ -181,7 +182,7 @@ GovCheckFail(GovCheckResult *c, MemoryContext cxt, const char *fmt,...)
 		va_list		args;
 
 		va_start(args, fmt);
-		c->first_failure = format_failure(cxt, fmt, args);
+		c->first_failure = GovFormatFailure(cxt, fmt, args);
 		va_end(args);
 	}
 }
@@ -565,7 +566,7 @@ row_fail(LedgerVerify *v, int ck, ItemPointer tid, const char *fmt,...)
 	if (c->first_failure != NULL)
 		pfree(c->first_failure);
 	va_start(args, fmt);
-	c->first_failure = format_failure(v->cxt, fmt, args);
+	c->first_failure = GovFormatFailure(v->cxt, fmt, args);
 	va_end(args);
 	v->first_tid[ck] = *tid;
 }
@@ -987,16 +988,6 @@ serialize_rows(LedgerVerify *v, StringInfo out)
 		appendBinaryStringInfo(out, (char *) &n, sizeof(int32));
 }
 
-/* Read len bytes of a worker message at *pos into p */
-static void
-take_bytes(const char *data, Size size, Size *pos, void *p, Size len)
-{
-	if (len > size - *pos)
-		elog(ERROR, "verify: truncated row results from the parallel worker");
-	memcpy(p, data + *pos, len);
-	*pos += len;
-}
-
 /* Merge the worker's row-check results for one ledger into v. */
 static void
 merge_rows(LedgerVerify *v, const char *data, Size size)
@@ -1006,55 +997,50 @@ merge_rows(LedgerVerify *v, const char *data, Size size)
 	int32		n;
 	int			i;
 
-	take_bytes(data, size, &pos, &x, sizeof(int64));
+	GovReadBytes(data, size, &pos, &x, sizeof(int64));
 	v->nrows += x;
-	take_bytes(data, size, &pos, &x, sizeof(int64));
+	GovReadBytes(data, size, &pos, &x, sizeof(int64));
 	v->matched += x;
-	take_bytes(data, size, &pos, &x, sizeof(int64));
+	GovReadBytes(data, size, &pos, &x, sizeof(int64));
 	v->unclassified += x;
 	for (i = 0; i < NUM_LEDGER_CHECKS; i++)
 	{
 		GovCheckResult *c = &v->ck[i];
 		ItemPointerData tid;
 		int64		failed;
+		char	   *msg;
 
-		take_bytes(data, size, &pos, &x, sizeof(int64));
+		GovReadBytes(data, size, &pos, &x, sizeof(int64));
 		c->checked += x;
-		take_bytes(data, size, &pos, &failed, sizeof(int64));
-		take_bytes(data, size, &pos, &tid, sizeof(ItemPointerData));
-		take_bytes(data, size, &pos, &n, sizeof(int32));
-		if (n >= 0)
+		GovReadBytes(data, size, &pos, &failed, sizeof(int64));
+		GovReadBytes(data, size, &pos, &tid, sizeof(ItemPointerData));
+		msg = GovReadString(data, size, &pos, v->cxt);
+		if (msg != NULL &&
+			(c->first_failure == NULL ||
+			 ItemPointerCompare(&tid, &v->first_tid[i]) < 0))
 		{
-			char	   *msg = MemoryContextAlloc(v->cxt, n + 1);
-
-			take_bytes(data, size, &pos, msg, n);
-			msg[n] = '\0';
-			if (c->first_failure == NULL ||
-				ItemPointerCompare(&tid, &v->first_tid[i]) < 0)
-			{
-				c->first_failure = msg;
-				v->first_tid[i] = tid;
-			}
+			c->first_failure = msg;
+			v->first_tid[i] = tid;
 		}
 		c->failed += failed;
 	}
-	take_bytes(data, size, &pos, &n, sizeof(int32));
+	GovReadBytes(data, size, &pos, &n, sizeof(int32));
 	for (i = 0; i < n; i++)
 	{
 		LeafMismatch m;
 
-		take_bytes(data, size, &pos, &m, sizeof(LeafMismatch));
+		GovReadBytes(data, size, &pos, &m, sizeof(LeafMismatch));
 		keep_mismatch(v, &m);
 	}
-	take_bytes(data, size, &pos, &n, sizeof(int32));
+	GovReadBytes(data, size, &pos, &n, sizeof(int32));
 	for (i = 0; i < n; i++)
 	{
 		int64		id;
 		int32		rows;
 		QueuedEntry *q;
 
-		take_bytes(data, size, &pos, &id, sizeof(int64));
-		take_bytes(data, size, &pos, &rows, sizeof(int32));
+		GovReadBytes(data, size, &pos, &id, sizeof(int64));
+		GovReadBytes(data, size, &pos, &rows, sizeof(int32));
 		q = v->queued ? hash_search(v->queued, &id, HASH_FIND, NULL) : NULL;
 		if (q == NULL)
 			elog(ERROR, "verify: the parallel worker met queued entry " INT64_FORMAT " the leader does not see",

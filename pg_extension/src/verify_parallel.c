@@ -102,26 +102,36 @@ put_string(VerifyShared *sh, const char *s)
 		(len <= 0 || put_bytes(sh, s, len));
 }
 
-static void
-get_bytes(const VerifyShared *sh, Size *pos, void *p, Size len)
+/*
+ * GovReadBytes
+ *		Copy len bytes at *pos of a result area of size bytes into p and
+ *		advance *pos; a short area is an error.
+ */
+void
+GovReadBytes(const char *data, Size size, Size *pos, void *p, Size len)
 {
-	if (len > sh->used - *pos)
+	if (len > size - *pos)
 		elog(ERROR, "verify: truncated results from the parallel worker");
-	memcpy(p, sh->data + *pos, len);
+	memcpy(p, data + *pos, len);
 	*pos += len;
 }
 
-static char *
-get_string(const VerifyShared *sh, Size *pos)
+/*
+ * GovReadString
+ *		A string written as an int32 length (-1: NULL) and its bytes,
+ *		palloc'd in cxt.
+ */
+char *
+GovReadString(const char *data, Size size, Size *pos, MemoryContext cxt)
 {
 	int32		len;
 	char	   *s;
 
-	get_bytes(sh, pos, &len, sizeof(len));
+	GovReadBytes(data, size, pos, &len, sizeof(len));
 	if (len < 0)
 		return NULL;
-	s = palloc(len + 1);
-	get_bytes(sh, pos, s, len);
+	s = MemoryContextAlloc(cxt, len + 1);
+	GovReadBytes(data, size, pos, s, len);
 	s[len] = '\0';
 	return s;
 }
@@ -252,11 +262,13 @@ GovParallelChecksFinish(GovParallelChecks *pc, List **results)
 		{
 			GovCheckResult *r = palloc0(sizeof(GovCheckResult));
 
-			get_bytes(sh, &pos, &r->ledger, sizeof(r->ledger));
-			get_bytes(sh, &pos, &r->checked, sizeof(r->checked));
-			get_bytes(sh, &pos, &r->failed, sizeof(r->failed));
-			r->check_name = get_string(sh, &pos);
-			r->first_failure = get_string(sh, &pos);
+			GovReadBytes(sh->data, sh->used, &pos, &r->ledger, sizeof(r->ledger));
+			GovReadBytes(sh->data, sh->used, &pos, &r->checked, sizeof(r->checked));
+			GovReadBytes(sh->data, sh->used, &pos, &r->failed, sizeof(r->failed));
+			r->check_name = GovReadString(sh->data, sh->used, &pos,
+										  CurrentMemoryContext);
+			r->first_failure = GovReadString(sh->data, sh->used, &pos,
+											 CurrentMemoryContext);
 			*results = lappend(*results, r);
 		}
 	}

@@ -113,12 +113,24 @@ sub concurrent
 
 sub metric { return $t->metrics->{$_[0]} // 0 }
 
+# Pass when $check->(status, body, name) holds for the response to every
+# one of @$names; show the first ones that fail otherwise.
+sub all_answered
+{
+	my ($res, $names, $check, $label) = @_;
+	my @bad = grep { !$res->{$_} || !$check->($res->{$_}[0], $res->{$_}[1], $_) } @$names;
+	is(scalar(@bad), 0, $label)
+		or diag(explain({ map { ($_ => $res->{$_}) } @bad[0 .. ($#bad < 4 ? $#bad : 4)] }));
+}
+
+# a 200 whose body carries the request's own name
+sub own_result { my ($st, $body, $n) = @_; return $st == 200 && $body =~ /"\Q$n\E"/; }
+
 # 40 requests on 2 connections: most are pipelined, each gets its answer
 my @names = map { "r$_" } 1 .. 40;
 my $res = concurrent('/echo', \@names);
-is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 } @names), 40, 'all 40 answered 200');
-is(scalar(grep { $res->{$_} && $res->{$_}[1] =~ /"s"\s*:\s*"\Q$_\E"/ } @names), 40,
-   'each response carries its own request\'s result');
+all_answered($res, \@names, sub { $_[0] == 200 && $_[1] =~ /"s"\s*:\s*"\Q$_[2]\E"/ },
+             'all 40 answered 200, each with its own request\'s result');
 my $pipelined = metric('govledger_db_pipelined_total');
 ok($pipelined > 0, "requests were pipelined ($pipelined)");
 is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'r%'"), 40, 'each call ran once');
@@ -130,12 +142,10 @@ my $retries0 = metric('govledger_db_pipeline_retries_total');
 $res = concurrent('/echo', \@names);
 my @ok = grep { /^ok/ } @names;
 my @fail = grep { /^fail/ } @names;
-is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E"/ } @ok),
-   scalar(@ok), 'every call that succeeds is answered 200 with its own result')
-	or diag(explain({ map { ($_ => $res->{$_}) } @ok[0 .. 4] }));
-is(scalar(grep { $res->{$_} && $res->{$_}[0] == 400 && $res->{$_}[1] =~ /refused \Q$_\E\b/ } @fail),
-   scalar(@fail), 'every call that fails is answered 400 with its own error')
-	or diag(explain({ map { ($_ => $res->{$_}) } @fail[0 .. 4] }));
+all_answered($res, \@ok, \&own_result,
+             'every call that succeeds is answered 200 with its own result');
+all_answered($res, \@fail, sub { $_[0] == 400 && $_[1] =~ /refused \Q$_[2]\E\b/ },
+             'every call that fails is answered 400 with its own error');
 is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'ok%'"), scalar(@ok),
    'each succeeding call committed once');
 is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'fail%'"), 0,
@@ -149,11 +159,9 @@ ok($retries > 0, "requests behind failed transactions were sent again ($retries)
 $res = concurrent('/late', \@names);
 my @fine = grep { /^fine/ } @names;
 my @late = grep { /^late/ } @names;
-is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E"/ } @fine),
-   scalar(@fine), 'calls behind a failed COMMIT are answered 200, once')
-	or diag(explain({ map { ($_ => $res->{$_}) } @fine[0 .. 4] }));
-is(scalar(grep { $res->{$_} && $res->{$_}[0] >= 400 && $res->{$_}[0] < 500 } @late),
-   scalar(@late), 'calls failing at COMMIT are answered 4xx');
+all_answered($res, \@fine, \&own_result, 'calls behind a failed COMMIT are answered 200, once');
+all_answered($res, \@late, sub { $_[0] >= 400 && $_[0] < 500 },
+             'calls failing at COMMIT are answered 4xx');
 is($pg->psql("SELECT count(*) FROM public.child"), scalar(@fine),
    'only the succeeding calls committed');
 
@@ -161,8 +169,7 @@ is($pg->psql("SELECT count(*) FROM public.child"), scalar(@fine),
 my $before_get = metric('govledger_db_pipelined_total');
 @names = map { "get$_" } 1 .. 20;
 $res = concurrent('/peek', \@names, undef, undef, 'GET');
-is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E"/ } @names), 20,
-   'GET calls are answered');
+all_answered($res, \@names, \&own_result, 'GET calls are answered');
 is(metric('govledger_db_pipelined_total'), $before_get, 'GET calls are never pipelined');
 
 # nothing goes behind a call that has been running for longer than
@@ -182,13 +189,12 @@ my %drop = map { ("gone$_" => 1) } grep { $_ % 3 == 0 } 1 .. 30;
 @names = map { $_ % 3 == 0 ? "gone$_" : "stay$_" } 1 .. 30;
 $res = concurrent('/echo', \@names, \%drop);
 my @stay = grep { /^stay/ } @names;
-is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E"/ } @stay),
-   scalar(@stay), 'requests whose neighbours left are answered');
+all_answered($res, \@stay, \&own_result, 'requests whose neighbours left are answered');
 sleep(0.5);
 is($pg->psql("SELECT count(*) FROM public.done WHERE s LIKE 'stay%'"), scalar(@stay),
    'their calls committed once each');
 my $after = concurrent('/echo', ['after1', 'after2', 'after3']);
-is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 3, 'the pool serves on afterwards');
+all_answered($after, ['after1', 'after2', 'after3'], sub { $_[0] == 200 }, 'the pool serves on afterwards');
 
 # the backends killed with two transactions in each pipeline: the
 # running calls get 503, the ones pipelined behind them 502 (sent, so
@@ -207,7 +213,7 @@ is("@killed", '502 502 503 503',
 	or diag(explain($res));
 is(metric('govledger_db_pipelined_total') - $pipelined0, 2, 'two of them were pipelined');
 $after = concurrent('/echo', ['again1', 'again2']);
-is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 2, 'the pool reconnects');
+all_answered($after, ['again1', 'again2'], sub { $_[0] == 200 }, 'the pool reconnects');
 
 # a backend that stops answering: the call it runs times out (504 after
 # govledger_timeout + 2 s) and
@@ -236,7 +242,7 @@ is("@codes", '502 502 504 504', 'stuck backends: the running calls 504, the pipe
 ok(!grep({ $res->{$_} && $res->{$_}[0] == 502 && $res->{$_}[2] =~ /^Retry-After:/mi } @stuck),
    'a 502 carries no Retry-After');
 $after = concurrent('/echo', ['resumed1', 'resumed2']);
-is(scalar(grep { $after->{$_}[0] == 200 } keys %$after), 2, 'the pool serves on after the stall');
+all_answered($after, ['resumed1', 'resumed2'], sub { $_[0] == 200 }, 'the pool serves on after the stall');
 
 $t->stop;
 
@@ -256,8 +262,7 @@ $u->run(<<"CONF");
 CONF
 @names = map { "off$_" } 1 .. 20;
 $res = concurrent('/echo', \@names);
-is(scalar(grep { $res->{$_} && $res->{$_}[0] == 200 && $res->{$_}[1] =~ /"\Q$_\E"/ } @names), 20,
-   'pipeline=off: all answered');
+all_answered($res, \@names, \&own_result, 'pipeline=off: all answered');
 is(metric('govledger_db_pipelined_total'), 0, 'pipeline=off: nothing pipelined');
 $u->stop;
 done_testing();
