@@ -56,6 +56,7 @@
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -1283,13 +1284,17 @@ govledger_verify(PG_FUNCTION_ARGS)
 
 	/*
 	 * A worker checks the logs, then joins in the row checks; the leader
-	 * checks rows from the start.
+	 * checks rows from the start, unless parallel_leader_participation is
+	 * off and there is a worker to leave them to, as in a parallel plan.
 	 */
 	parallel = GovParallelChecksStart(only_log, ranges);
 	if (parallel != NULL)
 		ranges = GovParallelRowRanges(parallel);
-	for (i = 0; i < nledgers; i++)
-		check_rows(&lv[i], snap, &ranges->ledger[i], true);
+	if (parallel == NULL || parallel_leader_participation)
+	{
+		for (i = 0; i < nledgers; i++)
+			check_rows(&lv[i], snap, &ranges->ledger[i], true);
+	}
 	if (parallel != NULL)
 	{
 		for (i = 0; i < nledgers; i++)
