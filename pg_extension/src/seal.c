@@ -24,7 +24,8 @@
  * log whose stored tree no longer matches its last signed checkpoint is
  * never extended or signed again, so the log never signs a checkpoint
  * inconsistent with an earlier one.  Leaves and newly complete subtrees
- * are written with direct heap and index inserts (no SPI per row).  The
+ * are written with direct multi-row heap inserts and index inserts (no
+ * SPI per row).  The
  * whole seal is one transaction: after a crash either all of it or none
  * of it is there.
  *
@@ -48,6 +49,7 @@
 #include "catalog/namespace.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
@@ -83,7 +85,14 @@
 #define Natts_subtree	5
 #define Natts_block		8
 
-/* A relation opened for many direct inserts, with its indexes */
+/* Rows buffered for one heap_multi_insert() */
+#define BULK_BUFFER_ROWS	1000
+
+/*
+ * A relation opened for many direct inserts, with its indexes.  Rows are
+ * buffered and written BULK_BUFFER_ROWS at a time with heap_multi_insert()
+ * (one WAL record and one buffer lock a page, not a row), then indexed.
+ */
 typedef struct BulkRel
 {
 	Relation	rel;
@@ -92,6 +101,10 @@ typedef struct BulkRel
 	IndexInfo  *info[4];
 	BulkInsertState bis;
 	CommandId	cid;
+	TupleTableSlot *slots[BULK_BUFFER_ROWS];
+	int			nbuffered;
+	MemoryContext cxt;			/* the buffered rows, reset at each flush */
+	MemoryContext slot_cxt;		/* the slots: that of bulk_open() */
 } BulkRel;
 
 /* State of one seal while leaves are appended */
@@ -339,33 +352,70 @@ bulk_open(BulkRel *b, Oid relid)
 	list_free(indexes);
 	b->bis = GetBulkInsertState();
 	b->cid = GetCurrentCommandId(true);
+	b->slot_cxt = CurrentMemoryContext;
+	b->cxt = AllocSetContextCreate(CurrentMemoryContext, "govledger bulk insert",
+								   ALLOCSET_DEFAULT_SIZES);
+}
+
+/* Write the buffered rows, then their index entries. */
+static void
+bulk_flush(BulkRel *b)
+{
+	int			n = b->nbuffered;
+	int			r;
+
+	if (n == 0)
+		return;
+	heap_multi_insert(b->rel, b->slots, n, b->cid, 0, b->bis);
+	for (r = 0; r < n; r++)
+	{
+		TupleTableSlot *slot = b->slots[r];
+		int			i;
+
+		slot_getallattrs(slot);
+		for (i = 0; i < b->nidx; i++)
+		{
+			Datum		iv[INDEX_MAX_KEYS];
+			bool		in[INDEX_MAX_KEYS];
+			int			k;
+
+			for (k = 0; k < b->info[i]->ii_NumIndexAttrs; k++)
+			{
+				AttrNumber	a = b->info[i]->ii_IndexAttrNumbers[k];
+
+				iv[k] = slot->tts_values[a - 1];
+				in[k] = slot->tts_isnull[a - 1];
+			}
+			index_insert(b->idx[i], iv, in, &slot->tts_tid, b->rel,
+						 b->info[i]->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, b->info[i]);
+		}
+		ExecClearTuple(slot);
+	}
+	b->nbuffered = 0;
+	MemoryContextReset(b->cxt);
 }
 
 static void
 bulk_insert(BulkRel *b, Datum *values, bool *nulls)
 {
-	HeapTuple	tup = heap_form_tuple(RelationGetDescr(b->rel), values, nulls);
-	int			i;
+	MemoryContext old;
+	TupleTableSlot *slot;
 
-	heap_insert(b->rel, tup, b->cid, 0, b->bis);
-	for (i = 0; i < b->nidx; i++)
+	if (b->nbuffered == BULK_BUFFER_ROWS)
+		bulk_flush(b);
+	if (b->slots[b->nbuffered] == NULL)
 	{
-		Datum		iv[INDEX_MAX_KEYS];
-		bool		in[INDEX_MAX_KEYS];
-		int			k;
-
-		for (k = 0; k < b->info[i]->ii_NumIndexAttrs; k++)
-		{
-			AttrNumber	a = b->info[i]->ii_IndexAttrNumbers[k];
-
-			iv[k] = values[a - 1];
-			in[k] = nulls[a - 1];
-		}
-		index_insert(b->idx[i], iv, in, &tup->t_self, b->rel,
-					 b->info[i]->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-					 false, b->info[i]);
+		old = MemoryContextSwitchTo(b->slot_cxt);
+		b->slots[b->nbuffered] = MakeSingleTupleTableSlot(RelationGetDescr(b->rel),
+														  &TTSOpsHeapTuple);
+		MemoryContextSwitchTo(old);
 	}
-	heap_freetuple(tup);
+	slot = b->slots[b->nbuffered++];
+	old = MemoryContextSwitchTo(b->cxt);
+	ExecStoreHeapTuple(heap_form_tuple(RelationGetDescr(b->rel), values, nulls),
+					   slot, false);
+	MemoryContextSwitchTo(old);
 }
 
 static void
@@ -373,6 +423,10 @@ bulk_close(BulkRel *b)
 {
 	int			i;
 
+	bulk_flush(b);
+	for (i = 0; i < BULK_BUFFER_ROWS && b->slots[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(b->slots[i]);
+	MemoryContextDelete(b->cxt);
 	FreeBulkInsertState(b->bis);
 	for (i = 0; i < b->nidx; i++)
 		index_close(b->idx[i], RowExclusiveLock);
