@@ -105,6 +105,8 @@ typedef struct BulkRel
 	int			nbuffered;
 	MemoryContext cxt;			/* the buffered rows, reset at each flush */
 	MemoryContext slot_cxt;		/* the slots: that of bulk_open() */
+	TupleDesc	slot_desc;		/* unpinned copy: slots cost no resource owner work */
+	AttrNumber	sort_attno;		/* an int8 column to write rows in order of, or 0 */
 } BulkRel;
 
 /* State of one seal while leaves are appended */
@@ -353,11 +355,30 @@ bulk_open(BulkRel *b, Oid relid)
 	b->bis = GetBulkInsertState();
 	b->cid = GetCurrentCommandId(true);
 	b->slot_cxt = CurrentMemoryContext;
+	b->slot_desc = CreateTupleDescCopy(RelationGetDescr(b->rel));
 	b->cxt = AllocSetContextCreate(CurrentMemoryContext, "govledger bulk insert",
 								   ALLOCSET_DEFAULT_SIZES);
 }
 
-/* Write the buffered rows, then their index entries. */
+/* qsort_arg comparator of slots by their int8 column *arg */
+static int
+slot_int8_cmp(const void *a, const void *b, void *arg)
+{
+	TupleTableSlot *x = *(TupleTableSlot *const *) a;
+	TupleTableSlot *y = *(TupleTableSlot *const *) b;
+	AttrNumber	attno = *(AttrNumber *) arg;
+	bool		isnull;
+	int64		u = DatumGetInt64(slot_getattr(x, attno, &isnull));
+	int64		v = DatumGetInt64(slot_getattr(y, attno, &isnull));
+
+	return u < v ? -1 : u > v ? 1 : 0;
+}
+
+/*
+ * Write the buffered rows, then their index entries.  Rows are written
+ * in order of sort_attno when it is set, so that an index on that column
+ * takes its entries in key order (mostly on its rightmost page).
+ */
 static void
 bulk_flush(BulkRel *b)
 {
@@ -366,6 +387,9 @@ bulk_flush(BulkRel *b)
 
 	if (n == 0)
 		return;
+	if (b->sort_attno > 0)
+		qsort_arg(b->slots, n, sizeof(TupleTableSlot *), slot_int8_cmp,
+				  &b->sort_attno);
 	heap_multi_insert(b->rel, b->slots, n, b->cid, 0, b->bis);
 	for (r = 0; r < n; r++)
 	{
@@ -407,7 +431,7 @@ bulk_insert(BulkRel *b, Datum *values, bool *nulls)
 	if (b->slots[b->nbuffered] == NULL)
 	{
 		old = MemoryContextSwitchTo(b->slot_cxt);
-		b->slots[b->nbuffered] = MakeSingleTupleTableSlot(RelationGetDescr(b->rel),
+		b->slots[b->nbuffered] = MakeSingleTupleTableSlot(b->slot_desc,
 														  &TTSOpsHeapTuple);
 		MemoryContextSwitchTo(old);
 	}
@@ -426,6 +450,7 @@ bulk_close(BulkRel *b)
 	bulk_flush(b);
 	for (i = 0; i < BULK_BUFFER_ROWS && b->slots[i] != NULL; i++)
 		ExecDropSingleTupleTableSlot(b->slots[i]);
+	FreeTupleDesc(b->slot_desc);
 	MemoryContextDelete(b->cxt);
 	FreeBulkInsertState(b->bis);
 	for (i = 0; i < b->nidx; i++)
@@ -527,6 +552,7 @@ take_unsealed(const GovLog *log, Snapshot snap, int64 **ids, uint8 **hashes)
 
 	/* sealed entries move to govledger.entry_sealed */
 	bulk_open(&sealed, GovGetCatalog()->entry);
+	sealed.sort_attno = Anum_gov_entry_entry_id;
 
 	while (n < GOV_SEAL_BATCH_MAX &&
 		   (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
