@@ -37,5 +37,6 @@ _PG_init(void)
 	GovKeysInit();
 	GovWorkerRegister();
 	GovVerifyRegister(GovSealChecks);
+	GovVerifyInit();
 	GovVerifyParallelInit();
 }

@@ -213,6 +213,9 @@ extern int64 GovRecordDdlEvent(const char *event, const char *target,
 							   const char *detail, const char *reason);
 
 /* verify.c */
+extern int	gov_verify_progress_interval;
+extern void GovVerifyInit(void);
+
 typedef struct GovCheckResult
 {
 	Oid			ledger;			/* InvalidOid for log-wide checks */
@@ -265,8 +268,17 @@ extern void GovVerifyParallelInit(void);
 extern GovParallelChecks *GovParallelChecksStart(int32 only_log,
 												 const GovRowRanges *ranges);
 extern GovRowRanges *GovParallelRowRanges(GovParallelChecks *pc);
-extern bool GovParallelRowsReceive(GovParallelChecks *pc, Size *nbytes,
-								   void **data);
+/* what GovParallelRowsReceive found */
+typedef enum GovRowsReceipt
+{
+	GOV_ROWS_RECEIVED,			/* a message of row results */
+	GOV_ROWS_ENDED,				/* the worker ended and sent nothing more */
+	GOV_ROWS_PENDING			/* nothing yet, timeout_ms passed */
+} GovRowsReceipt;
+
+extern GovRowsReceipt GovParallelRowsReceive(GovParallelChecks *pc,
+											 long timeout_ms, Size *nbytes,
+											 void **data);
 extern bool GovParallelChecksFinish(GovParallelChecks *pc, List **results);
 extern void GovReadBytes(const char *data, Size size, Size *pos, void *p,
 						 Size len);

@@ -38,6 +38,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -103,7 +104,7 @@ typedef struct BulkRel
 	CommandId	cid;
 	TupleTableSlot *slots[BULK_BUFFER_ROWS];
 	int			nbuffered;
-	MemoryContext cxt;			/* the buffered rows, reset at each flush */
+	MemoryContext cxt;			/* scratch of buffering and flushing, reset at each flush */
 	MemoryContext slot_cxt;		/* the slots: that of bulk_open() */
 	TupleDesc	slot_desc;		/* unpinned copy: slots cost no resource owner work */
 	AttrNumber	sort_attno;		/* an int8 column to write rows in order of, or 0 */
@@ -384,12 +385,15 @@ bulk_flush(BulkRel *b)
 {
 	int			n = b->nbuffered;
 	int			r;
+	MemoryContext old;
 
 	if (n == 0)
 		return;
 	if (b->sort_attno > 0)
 		qsort_arg(b->slots, n, sizeof(TupleTableSlot *), slot_int8_cmp,
 				  &b->sort_attno);
+	/* what the inserts allocate goes with the reset below */
+	old = MemoryContextSwitchTo(b->cxt);
 	heap_multi_insert(b->rel, b->slots, n, b->cid, 0, b->bis);
 	for (r = 0; r < n; r++)
 	{
@@ -416,6 +420,7 @@ bulk_flush(BulkRel *b)
 		}
 		ExecClearTuple(slot);
 	}
+	MemoryContextSwitchTo(old);
 	b->nbuffered = 0;
 	MemoryContextReset(b->cxt);
 }
@@ -425,6 +430,8 @@ bulk_insert(BulkRel *b, Datum *values, bool *nulls)
 {
 	MemoryContext old;
 	TupleTableSlot *slot;
+	Datum	   *local = values;
+	int			i;
 
 	if (b->nbuffered == BULK_BUFFER_ROWS)
 		bulk_flush(b);
@@ -436,9 +443,30 @@ bulk_insert(BulkRel *b, Datum *values, bool *nulls)
 		MemoryContextSwitchTo(old);
 	}
 	slot = b->slots[b->nbuffered++];
+
+	/*
+	 * Values read from another table may point into its TOAST table; take
+	 * the data now, before the caller goes on (and deletes that row).  The
+	 * row is formed in the slot's own context and freed when it is
+	 * cleared after the flush.
+	 */
 	old = MemoryContextSwitchTo(b->cxt);
-	ExecStoreHeapTuple(heap_form_tuple(RelationGetDescr(b->rel), values, nulls),
-					   slot, false);
+	for (i = 0; i < b->slot_desc->natts; i++)
+	{
+		if (!nulls[i] && TupleDescAttr(b->slot_desc, i)->attlen == -1 &&
+			VARATT_IS_EXTERNAL(DatumGetPointer(values[i])))
+		{
+			if (local == values)
+			{
+				local = palloc(sizeof(Datum) * b->slot_desc->natts);
+				memcpy(local, values, sizeof(Datum) * b->slot_desc->natts);
+			}
+			local[i] = PointerGetDatum(detoast_external_attr((struct varlena *)
+															 DatumGetPointer(values[i])));
+		}
+	}
+	MemoryContextSwitchTo(slot->tts_mcxt);
+	ExecStoreHeapTuple(heap_form_tuple(b->slot_desc, local, nulls), slot, true);
 	MemoryContextSwitchTo(old);
 }
 
@@ -715,6 +743,8 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 		*more = (n == GOV_SEAL_BATCH_MAX);
 	if (n == 0 && last.exists)
 	{
+		pfree(ids);
+		pfree(hashes);
 		UnregisterSnapshot(snap);
 		return last.tree_size;
 	}
@@ -782,6 +812,8 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	CommandCounterIncrement();
 	UnregisterSnapshot(snap);
 	pfree(f);
+	pfree(ids);
+	pfree(hashes);
 	*sealed = true;
 	return size;
 }

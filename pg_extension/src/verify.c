@@ -61,6 +61,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -89,7 +90,8 @@ static const char *const ledger_check_names[NUM_LEDGER_CHECKS] = {
 #define MAX_MISMATCHES		100000
 
 /* Seconds between progress notices */
-#define PROGRESS_INTERVAL_MS	5000
+/* govledger.verify_progress_interval: ms between progress NOTICEs */
+int			gov_verify_progress_interval = 5000;
 
 typedef struct LeafMismatch
 {
@@ -213,6 +215,25 @@ ledger_name_by_id(int32 ledger_id)
 	return name ? name : psprintf("with id %d (unknown)", ledger_id);
 }
 
+/*
+ * GovVerifyInit
+ *		Define verify()'s settings.
+ */
+void
+GovVerifyInit(void)
+{
+	DefineCustomIntVariable("govledger.verify_progress_interval",
+							"Time between verify()'s progress notices.",
+							NULL,
+							&gov_verify_progress_interval,
+							5000,
+							0,
+							INT_MAX / 1000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
 /* Emit a progress notice when enough time has passed. */
 static void
 maybe_progress(TimestampTz *last, const char *name, const char *what,
@@ -220,7 +241,7 @@ maybe_progress(TimestampTz *last, const char *name, const char *what,
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	if (TimestampDifferenceExceeds(*last, now, PROGRESS_INTERVAL_MS))
+	if (TimestampDifferenceExceeds(*last, now, gov_verify_progress_interval))
 	{
 		ereport(NOTICE,
 				(errmsg("verify: ledger %s: " INT64_FORMAT " %s checked",
@@ -1297,14 +1318,23 @@ govledger_verify(PG_FUNCTION_ARGS)
 	}
 	if (parallel != NULL)
 	{
+		TimestampTz last = GetCurrentTimestamp();
+
 		for (i = 0; i < nledgers; i++)
 		{
 			Size		nbytes;
 			void	   *data;
-
 			int64		leader_rows = lv[i].nrows;
+			GovRowsReceipt got;
 
-			if (!GovParallelRowsReceive(parallel, &nbytes, &data))
+			/* the worker's progress, while it checks rows on its own */
+			while ((got = GovParallelRowsReceive(parallel,
+												 Max(Min(gov_verify_progress_interval, 1000), 10),
+												 &nbytes, &data)) ==
+				   GOV_ROWS_PENDING)
+				maybe_progress(&last, lv[i].name, "rows",
+							   (int64) pg_atomic_read_u64(&ranges->ledger[i].rows_seen));
+			if (got == GOV_ROWS_ENDED)
 				elog(ERROR, "verify: the parallel worker ended without its row results");
 			merge_rows(&lv[i], data, nbytes);
 			elog(DEBUG1, "verify: ledger %s: the parallel worker checked " INT64_FORMAT " of " INT64_FORMAT " rows",

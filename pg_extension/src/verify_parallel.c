@@ -30,10 +30,13 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "utils/guc.h"
+#include "utils/wait_event.h"
 
 #include "govledger.h"
 
@@ -225,17 +228,37 @@ GovParallelRowRanges(GovParallelChecks *pc)
 
 /*
  * GovParallelRowsReceive
- *		The worker's next message of row-check results.  Returns false
- *		when the worker has ended and sent nothing more; an error it
- *		raised is raised here.
+ *		The worker's next message of row-check results, waiting at most
+ *		about timeout_ms for it (so that the caller can report progress
+ *		meanwhile).  An error the worker raised is raised here.
  */
-bool
-GovParallelRowsReceive(GovParallelChecks *pc, Size *nbytes, void **data)
+GovRowsReceipt
+GovParallelRowsReceive(GovParallelChecks *pc, long timeout_ms, Size *nbytes,
+					   void **data)
 {
-	if (shm_mq_receive(pc->queue, nbytes, data, false) == SHM_MQ_SUCCESS)
-		return true;
-	WaitForParallelWorkersToFinish(pc->pcxt);
-	return false;
+	bool		waited = false;
+
+	for (;;)
+	{
+		switch (shm_mq_receive(pc->queue, nbytes, data, true))
+		{
+			case SHM_MQ_SUCCESS:
+				return GOV_ROWS_RECEIVED;
+			case SHM_MQ_DETACHED:
+				WaitForParallelWorkersToFinish(pc->pcxt);
+				return GOV_ROWS_ENDED;
+			case SHM_MQ_WOULD_BLOCK:
+				break;
+		}
+		if (waited)
+			return GOV_ROWS_PENDING;
+		/* the worker sets our latch when it sends or detaches */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		waited = true;
+	}
 }
 
 /*

@@ -4,7 +4,7 @@
 -- Runs on logs of its own, inside a transaction the background sealer
 -- cannot see, so the trees here are exactly what this file seals.
 BEGIN;
-SELECT plan(75);
+SELECT plan(78);
 
 SELECT has_function('govledger', 'seal', ARRAY['text'], 'seal(log) exists');
 SELECT has_function('govledger', 'checkpoint', ARRAY['text'], 'checkpoint(log) exists');
@@ -171,6 +171,26 @@ SELECT ok(bool_and(ok), 'verify(): the tree checks of our logs pass')
 	FROM govledger.verify() WHERE check_name LIKE 'pgtap-seal-%';
 SELECT is(count(*), 12::bigint, 'verify(): four tree checks for each of our three logs')
 	FROM govledger.verify() WHERE check_name LIKE 'pgtap-seal-%';
+
+-- a subject too long to stay in the queue row (stored out of line there)
+-- reaches the sealed entry whole, and its receipt verifies
+CREATE TABLE seal_long (id int PRIMARY KEY);
+SELECT govledger.protect('seal_long', 'pgtap-seal-a');
+SELECT set_config('request.jwt.claims',
+	json_build_object('sub', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 400) g))::text,
+	true);
+INSERT INTO seal_long VALUES (1);
+SELECT set_config('request.jwt.claims', '', true);
+SELECT ok((xpath('/row/c/text()',
+	query_to_xml(format('SELECT count(*) AS c FROM %s', reltoastrelid::regclass), false, true, '')))[1]::text::int > 0,
+	'the long subject is stored out of line in the queue')
+	FROM pg_class WHERE oid = 'govledger.unsealed'::regclass;
+SELECT govledger.seal('pgtap-seal-a');
+SELECT is(subject, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 400) g),
+	'the sealed entry holds the whole subject')
+	FROM govledger.entry_sealed WHERE entry_id = (SELECT ledger_entry_id FROM seal_long);
+SELECT ok(govledger.verify_receipt(govledger.receipt('seal_long', (SELECT ledger_entry_id FROM seal_long)),
+	govledger.verifier_key('pgtap-seal-a')), 'its receipt verifies');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -145,6 +145,22 @@ like($row{'vp_t|entry_row'}, qr/\|false\|60500\|4\|/, 'two deleted rows and two 
 	or diag(join("\n", @$p));
 like($row{'vp_u|row_hash'}, qr/\|false\|30000\|2\|entry $eu5: row changed/,
 	 'two changed rows of vp_u') or diag(join("\n", @$p));
+# progress notices, from the backend's own row checks and, when it leaves
+# them to the worker, from the worker's count while it waits
+for my $lp (qw(on off))
+{
+	my $progress = GovTest::psql(<<"SQL", db => 'vp_big');
+SET govledger.verify_progress_interval = 0;
+SET parallel_leader_participation = $lp;
+SET client_min_messages = debug1;
+SELECT 'N|' || count(*) FROM govledger.verify('vp_t') WHERE NOT ok;
+SQL
+	my @counts = $progress =~ /NOTICE:  verify: ledger public\.vp_t: (\d+) rows checked/g;
+	ok(@counts > 0 && $progress =~ /the logs were checked by a parallel worker/,
+	   "parallel_leader_participation $lp: progress notices for the rows (@counts[0 .. ($#counts < 3 ? $#counts : 3)] ...)")
+		or diag($progress);
+	like($progress, qr/^N\|0$/m, "parallel_leader_participation $lp: the committed tables verify");
+}
 GovTest::psql('DROP DATABASE vp_big WITH (FORCE)', db => 'postgres');
 
 # no worker to be had: the backend checks the logs itself, same results
