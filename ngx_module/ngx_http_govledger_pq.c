@@ -1237,6 +1237,7 @@ ngx_http_govledger_pq_close_inert(ngx_http_govledger_conn_t *conn,
 static void
 ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn, const char *what)
 {
+    ngx_uint_t                 in_doubt;
     ngx_http_govledger_ctx_t  *ctx;
 
     ngx_http_govledger_pq_log(conn, NGX_LOG_ERR, what);
@@ -1244,12 +1245,28 @@ ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn, const char *what)
     ctx = conn->ctx;
     conn->ctx = NULL;
 
+    /*
+     * A call that may write, whose pipeline (its COMMIT included) may have
+     * reached the server and of which no error came back, may have
+     * committed: like a pipelined call cut off, it is answered 502
+     * "outcome unknown", without Retry-After.  A read-only call, or one
+     * whose transaction is known to have failed, is safe to retry: 503.
+     */
+    in_doubt = ctx != NULL && !ctx->read_only && conn->error == NULL;
+
     ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
 
     if (ctx) {
         ctx->conn = NULL;
-        ngx_http_govledger_fail(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, "GL503",
-                                "database unavailable");
+
+        if (in_doubt) {
+            ngx_http_govledger_fail(ctx, NGX_HTTP_BAD_GATEWAY, "GL502",
+                                    "database connection lost: outcome "
+                                    "unknown");
+        } else {
+            ngx_http_govledger_fail(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "GL503", "database unavailable");
+        }
     }
 }
 

@@ -200,6 +200,38 @@ for (1 .. 40)
 }
 ok($ok, 'after a crash: 200 again');
 
+# a write call whose backend dies without a word (kill -9) after the
+# whole pipeline was sent: it may have committed, so it is answered 502
+# "outcome unknown" without Retry-After, never 503 (a retry could commit
+# it twice)
+$pid = fork();
+if ($pid == 0)
+{
+	my $x = $t->post('/hit?s=3');
+	my $code = (GovNginx->json($x) // {})->{code} // '';
+	POSIX::_exit($x->{status} == 502 && $code eq 'GL502' && !defined $x->{headers}{'retry-after'} ? 0 : 1);
+}
+my $victim = '';
+for (1 .. 40)
+{
+	sleep(0.1);
+	$victim = $pg->psql(q{SELECT pid FROM pg_stat_activity
+	                       WHERE datname = 'ngx_pool' AND query LIKE '%hit_and_nap%'
+	                         AND pid <> pg_backend_pid()}) // '';
+	last if $victim =~ /^\d+$/;
+}
+ok($victim =~ /^\d+$/, 'the write call is running');
+kill 'KILL', $victim if $victim =~ /^\d+$/;
+waitpid($pid, 0);
+is($?, 0, 'write call cut off by a backend killed without a word: 502 GL502, no Retry-After');
+$ok = 0;
+for (1 .. 40)
+{
+	if ($t->get('/pid')->{status} == 200) { $ok = 1; last }
+	sleep(0.25);
+}
+ok($ok, 'after the crash recovery: 200 again');
+
 $t->stop;
 
 # several hosts: the first refuses, libpq moves to another socket during
