@@ -29,7 +29,7 @@ NGX_LD_OPT  = -Wl,-z,relro -Wl,-z,now -fPIC
 
 ngx-module: $(NGX_OUT)/ngx_http_govledger_module.so
 
-$(NGX_BUILD_SRC)/Makefile: $(NGX_MODULE_DIR)/config $(NGX_MODULE_DIR)/module.mk
+$(NGX_BUILD_SRC)/objs/Makefile: $(NGX_MODULE_DIR)/config $(NGX_MODULE_DIR)/module.mk
 	rm -rf $(NGX_BUILD_SRC)
 	mkdir -p $(CURDIR)/build
 	cp -a $(NGX_PKG_SRC) $(NGX_BUILD_SRC)
@@ -39,7 +39,7 @@ $(NGX_BUILD_SRC)/Makefile: $(NGX_MODULE_DIR)/config $(NGX_MODULE_DIR)/module.mk
 	    --add-dynamic-module=$(NGX_MODULE_DIR)' > configure.log 2>&1 \
 	    || { tail -30 $(NGX_BUILD_SRC)/configure.log; exit 1; }
 
-$(NGX_OUT)/ngx_http_govledger_module.so: $(NGX_BUILD_SRC)/Makefile $(NGX_MODULE_SRCS)
+$(NGX_OUT)/ngx_http_govledger_module.so: $(NGX_BUILD_SRC)/objs/Makefile $(NGX_MODULE_SRCS)
 	$(MAKE) -C $(NGX_BUILD_SRC) -f objs/Makefile modules
 	mkdir -p $(NGX_OUT)
 	# a new inode: a running nginx keeps its mapping of the old file

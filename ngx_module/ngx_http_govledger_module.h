@@ -273,6 +273,7 @@ struct ngx_http_govledger_conn_s {
     PGresult                  *first_row;  /* held until a second arrives */
     PGresult                  *result;     /* the call's rows */
     PGresult                  *error;      /* the first error */
+    ngx_uint_t                 error_item; /* the item it came from */
 };
 
 

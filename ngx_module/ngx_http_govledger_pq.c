@@ -837,6 +837,7 @@ ngx_http_govledger_pq_process(ngx_http_govledger_conn_t *conn)
 
             if (conn->error == NULL && !conn->rollback) {
                 conn->error = res;
+                conn->error_item = item;
 
             } else {
                 PQclear(res);
@@ -978,7 +979,8 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
     PGconn                          *pg;
     PGresult                        *result, *error;
     ngx_int_t                        rc, conn_rc, more;
-    ngx_uint_t                       streaming;
+    char                            *msg, *state;
+    ngx_uint_t                       streaming, role_refused;
     PGTransactionStatusType          ts;
     ngx_http_govledger_ctx_t        *ctx, *retry;
     ngx_http_govledger_main_conf_t  *gmcf;
@@ -1033,6 +1035,16 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
     conn->ctx = NULL;
     result = conn->result;
     error = conn->error;
+
+    /*
+     * The settings statement (just before the call) failed: the database
+     * refused the role the request was authenticated as (a token's role
+     * claim naming no role, or one the gateway may not become).
+     */
+    role_refused = error != NULL
+                   && conn->call_item != NGX_HTTP_GOVLEDGER_NO_ITEM
+                   && conn->error_item + 1 == conn->call_item;
+
     conn->result = NULL;
     conn->error = NULL;
     streaming = conn->streaming;
@@ -1138,6 +1150,17 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
         }
 
         ngx_http_govledger_finish(ctx, error ? NGX_ERROR : conn_rc);
+
+    } else if (ctx && role_refused) {
+        msg = PQresultErrorField(error, PG_DIAG_MESSAGE_PRIMARY);
+        state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
+
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                      "govledger: the database refused role \"%V\": "
+                      "%s (SQLSTATE %s)", &ctx->role, msg ? msg : "",
+                      state ? state : "");
+        ngx_http_govledger_fail(ctx, NGX_HTTP_FORBIDDEN, "GL403",
+                                "the authenticated role may not be used");
 
     } else if (ctx) {
         rc = ngx_http_govledger_send_result(ctx->request, ctx,

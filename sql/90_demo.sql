@@ -345,7 +345,7 @@ FROM demo_person p JOIN demo_company c USING (n) WHERE n = 6 \gset
 \o :var_dir/banner.txt
 SELECT format($banner$
 Demo data: %s citizens, %s companies, %s applications over the last year
-(online share %s%% in the first month, %s%% in the last).
+(online share %s%% in the first full month, %s%% in the last).
 
 Demo tokens (30 days) are in %s/jwt/tokens.env; load them with
   set -a; . %s/jwt/tokens.env; set +a

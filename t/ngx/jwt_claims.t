@@ -206,8 +206,15 @@ is(decode_json($who->{claims})->{sub}, 'alice', 'claims reach request.jwt.claims
 # role problems
 my $r = $t->get('/whoami', token => mint('hs', { %c, role => 'postgres', sub => 'x' }));
 is($r->{status}, 403, 'a role the gateway may not become: 403');
+is((GovNginx->json($r) // {})->{code}, 'GL403', 'GL403, not the database\'s message');
 $r = $t->get('/whoami', token => mint('hs', { %c, role => 'no_such_role_x', sub => 'x' }));
-is($r->{status}, 400, 'a role that does not exist: 400');
+is($r->{status}, 403, 'a role that does not exist: 403');
+is_deeply(GovNginx->json($r), { code => 'GL403', message => 'the authenticated role may not be used',
+								details => undef, hint => undef },
+		  'GL403 with a message that names nothing of the database');
+like($t->error_log, qr/the database refused role "no_such_role_x"/, 'the refusal is logged');
+is($t->get('/whoami', token => mint('hs', { %c, sub => 'alice' }))->{status}, 200,
+   'the connection serves on after a refused role');
 $r = $t->get('/whoami', token => mint('hs', { exp => $now + 300, sub => 'x' }));
 is(GovNginx->json($r)->{role}, 'ngx_jwtc_gateway', 'no role claim, no anonymous role: login role');
 $r = $t->get('/appclaim', token => mint('hs', { exp => $now + 300, app_role => 'ngx_jwtc_citizen' }));
