@@ -76,5 +76,7 @@ clean:
 		$(MAKE) -C pg_extension/tools clean; fi
 	rm -rf build
 
+# var/ may be a link to /var/lib/govledger/<name>-<hash>: both go
 distclean: stop clean
+	if [ -L var ]; then rm -rf "$$(readlink -f var)"; fi
 	rm -rf var
