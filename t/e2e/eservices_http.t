@@ -303,5 +303,17 @@ ok(!grep({ !/^[^,]*(,[^,]*){4}$/ } @csv[1 .. $#csv]), '... each with the five co
 ($st) = call('GET', '/api/reports/online_share.csv', 'wang');
 is($st, 403, '... not for a citizen');
 
+# any other path: a JSON 404, with a token or without ----------------------
+for my $case (['GET', '/nope', undef], ['GET', '/public/licences/LICENCE_NO', undef],
+			  ['POST', '/api/nope', 'wang'], ['GET', '/api/applications/x/y', 'chen'])
+{
+	my ($m, $path, $who) = @$case;
+	($st, $j, $r) = call($m, $path, $who);
+	ok($st == 404 && ref $j eq 'HASH' && $j->{code} eq 'GL404'
+	   && $r->{headers}{'content-type'} eq 'application/json',
+	   "$m $path" . ($who ? " with a token" : '') . ': 404 GL404 as JSON')
+		or diag("$st $r->{content}");
+}
+
 $t->stop;
 done_testing();

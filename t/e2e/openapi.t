@@ -156,6 +156,7 @@ my @problems;    # configuration that cannot be documented at all
 my %route;       # "METHOD template" => route
 my %named;       # @name => location
 my %reached;     # @name => 1
+my $fallback;    # the location / answering 404 to every other path
 
 sub location_info
 {
@@ -254,6 +255,17 @@ sub collect_locations
 	{
 		my ($d, @a) = @$l;
 		my ($tpl, @caps);
+		if (@a == 1 && $a[0] eq '/')
+		{
+			# the fallback of every other path: a 404 and nothing else
+			my @b = @{ $d->{block} || [] };
+			my ($ret) = directives(\@b, 'return');
+			push @problems, "$file:$d->{line}: location / does more than answer 404"
+				unless $ret && $ret->{args}[0] eq '404'
+				&& !grep { $_->{name} !~ /^(?:return|default_type|govledger_auth)$/ } @b;
+			$fallback = $d;
+			next;
+		}
 		if (@a == 2 && $a[0] eq '=')
 		{
 			$tpl = $a[1];
