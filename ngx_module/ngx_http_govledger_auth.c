@@ -61,7 +61,8 @@ static const char  *ngx_http_govledger_af_text[] = {
     "issuer not accepted",
     "audience not accepted",
     "invalid claims",
-    "client certificate not accepted"
+    "client certificate not accepted",
+    "token has no exp claim"
 };
 
 

@@ -1071,7 +1071,7 @@ ngx_http_govledger_check_claims(ngx_http_request_t *r,
 
     v = json_object_get(claims, "exp");
     if (v == NULL || ngx_http_govledger_claim_time(v, &e->exp) != NGX_OK) {
-        return v ? NGX_HTTP_GOVLEDGER_AF_CLAIMS : NGX_HTTP_GOVLEDGER_AF_EXPIRED;
+        return v ? NGX_HTTP_GOVLEDGER_AF_CLAIMS : NGX_HTTP_GOVLEDGER_AF_NO_EXP;
     }
 
     e->has_exp = 1;

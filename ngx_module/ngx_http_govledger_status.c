@@ -26,7 +26,7 @@ static uint64_t  ngx_http_govledger_buckets[NGX_HTTP_GOVLEDGER_NBUCKETS] = {
 
 static const char  *ngx_http_govledger_af_labels[NGX_HTTP_GOVLEDGER_AF_N] = {
     "missing", "malformed", "alg", "kid", "crit", "signature", "expired",
-    "not_yet_valid", "issuer", "audience", "claims", "mtls"
+    "not_yet_valid", "issuer", "audience", "claims", "mtls", "no_exp"
 };
 
 

@@ -236,8 +236,10 @@ is($t->get('/whoami', token => mint('hs', { %c, nbf => $now + 60 }))->{status}, 
 	'nbf 60s ahead: 401');
 is($t->get('/strict', token => mint('hs', { %c, nbf => $now + 3 }))->{status}, 401,
 	'leeway 0: nbf 3s ahead: 401');
-is($t->get('/whoami', token => mint('hs', { role => $c{role} }))->{status}, 401,
-	'no exp: 401');
+$r = $t->get('/whoami', token => mint('hs', { role => $c{role} }));
+is($r->{status}, 401, 'no exp: 401');
+like($r->{headers}{'www-authenticate'}, qr/error="invalid_token", error_description="token has no exp claim"/,
+	 'no exp: said so, not "expired"');
 is($t->get('/whoami', token => mint('hs', { %c, exp => "$c{exp}" }))->{status}, 401,
 	'exp as a string: 401');
 is($t->get('/whoami', token => mint('hs', { %c, nbf => 'soon' }))->{status}, 401,
