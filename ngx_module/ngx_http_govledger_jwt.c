@@ -1134,8 +1134,11 @@ ngx_http_govledger_check_claims(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /* "none" would mean the login role itself (RESET ROLE) */
     s = json_string_value(v);
-    if (s == NULL || s[0] == '\0' || ngx_strlen(s) > 63) {
+    if (s == NULL || s[0] == '\0' || ngx_strlen(s) > 63
+        || ngx_strcmp(s, "none") == 0)
+    {
         return NGX_HTTP_GOVLEDGER_AF_CLAIMS;
     }
 

@@ -34,6 +34,8 @@ static char *ngx_http_govledger_methods(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_govledger_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_govledger_timeout_max(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_govledger_role_name(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_http_govledger_identifier(ngx_str_t *s);
@@ -44,6 +46,9 @@ static void ngx_http_govledger_check_hosts(ngx_conf_t *cf, char **keywords,
 
 static ngx_conf_post_handler_pt  ngx_http_govledger_role_post =
     ngx_http_govledger_role_name;
+
+static ngx_conf_post_handler_pt  ngx_http_govledger_timeout_post =
+    ngx_http_govledger_timeout_max;
 
 
 static ngx_command_t  ngx_http_govledger_commands[] = {
@@ -144,7 +149,7 @@ static ngx_command_t  ngx_http_govledger_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_govledger_loc_conf_t, timeout),
-      NULL },
+      &ngx_http_govledger_timeout_post },
 
     { ngx_string("govledger_content_type"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -854,6 +859,25 @@ invalid:
                        "it must be \"subject=DN\" or "
                        "\"fingerprint=<40 hex digits>\"", &value[1]);
     return NGX_CONF_ERROR;
+}
+
+
+/* PostgreSQL's statement_timeout takes at most INT_MAX milliseconds */
+
+static char *
+ngx_http_govledger_timeout_max(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms > NGX_MAX_INT32_VALUE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"govledger_timeout\" must be at most "
+                           "2147483647ms (24d), the most statement_timeout "
+                           "takes");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -1037,13 +1037,24 @@ ngx_http_govledger_pq_sync(ngx_http_govledger_conn_t *conn)
     error = conn->error;
 
     /*
-     * The settings statement (just before the call) failed: the database
-     * refused the role the request was authenticated as (a token's role
-     * claim naming no role, or one the gateway may not become).
+     * The settings statement (just before the call) failed because the
+     * database refused the role the request was authenticated as (a
+     * token's role claim naming no role, or one the gateway may not
+     * become).  Its other settings cannot fail: govledger_timeout is
+     * bounded to what statement_timeout takes.
      */
-    role_refused = error != NULL
-                   && conn->call_item != NGX_HTTP_GOVLEDGER_NO_ITEM
-                   && conn->error_item + 1 == conn->call_item;
+    role_refused = 0;
+
+    if (error != NULL && ctx != NULL && ctx->role.len
+        && conn->call_item != NGX_HTTP_GOVLEDGER_NO_ITEM
+        && conn->error_item + 1 == conn->call_item)
+    {
+        state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
+
+        /* 22023: no such role; 42501: not a member of it */
+        role_refused = state != NULL && (ngx_strcmp(state, "22023") == 0
+                                         || ngx_strcmp(state, "42501") == 0);
+    }
 
     conn->result = NULL;
     conn->error = NULL;
@@ -1272,10 +1283,13 @@ ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn, const char *what)
      * A call that may write, whose pipeline (its COMMIT included) may have
      * reached the server and of which no error came back, may have
      * committed: like a pipelined call cut off, it is answered 502
-     * "outcome unknown", without Retry-After.  A read-only call, or one
-     * whose transaction is known to have failed, is safe to retry: 503.
+     * "outcome unknown", without Retry-After.  A read-only call, one
+     * whose transaction is known to have failed, or one sent behind a
+     * failed transaction (its BEGIN meets the aborted block) is safe to
+     * retry: 503.
      */
-    in_doubt = ctx != NULL && !ctx->read_only && conn->error == NULL;
+    in_doubt = ctx != NULL && !ctx->read_only && conn->error == NULL
+               && !conn->after_abort;
 
     ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
 

@@ -305,6 +305,7 @@ is($st, 403, '... not for a citizen');
 
 # any other path: a JSON 404, with a token or without ----------------------
 for my $case (['GET', '/nope', undef], ['GET', '/public/licences/LICENCE_NO', undef],
+			  ['GET', '/index.html', undef], ['GET', '/logo.gif', 'wang'],
 			  ['POST', '/api/nope', 'wang'], ['GET', '/api/applications/x/y', 'chen'])
 {
 	my ($m, $path, $who) = @$case;

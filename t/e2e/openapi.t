@@ -262,7 +262,7 @@ sub collect_locations
 			my ($ret) = directives(\@b, 'return');
 			push @problems, "$file:$d->{line}: location / does more than answer 404"
 				unless $ret && $ret->{args}[0] eq '404'
-				&& !grep { $_->{name} !~ /^(?:return|default_type|govledger_auth)$/ } @b;
+				&& !grep { $_->{name} !~ /^(?:return|default_type|types|govledger_auth)$/ } @b;
 			$fallback = $d;
 			next;
 		}

@@ -221,6 +221,8 @@ $r = $t->get('/appclaim', token => mint('hs', { exp => $now + 300, app_role => '
 is(GovNginx->json($r)->{role}, 'ngx_jwtc_citizen', 'govledger_jwt_role_claim');
 $r = $t->get('/whoami', token => mint('hs', { %c, role => 5 }));
 is($r->{status}, 401, 'non-string role claim: 401');
+$r = $t->get('/whoami', token => mint('hs', { %c, role => 'none', sub => 'x' }));
+is($r->{status}, 401, 'role claim "none" (which would reset to the login role): 401');
 
 # exp, nbf and leeway (10s; /strict has 0)
 is($t->get('/whoami', token => mint('hs', { %c, exp => $now - 5 }))->{status}, 200,
