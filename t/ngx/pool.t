@@ -225,7 +225,7 @@ kill 'KILL', $victim if $victim =~ /^\d+$/;
 waitpid($pid, 0);
 is($?, 0, 'write call cut off by a backend killed without a word: 502 GL502, no Retry-After');
 $ok = 0;
-for (1 .. 40)
+for (1 .. 120)
 {
 	if ($t->get('/pid')->{status} == 200) { $ok = 1; last }
 	sleep(0.25);
