@@ -331,6 +331,8 @@ sub init
 		"listen_addresses = '127.0.0.1'",
 		"unix_socket_directories = '$self->{sock}'",
 		"max_connections = 200",
+		# a sealer per database, the launcher, verify()'s parallel worker
+		"max_worker_processes = 16",
 		"shared_buffers = 256MB",
 		"fsync = on",
 		"logging_collector = off",
