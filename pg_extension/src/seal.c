@@ -25,9 +25,8 @@
  * never extended or signed again, so the log never signs a checkpoint
  * inconsistent with an earlier one.  Leaves and newly complete subtrees
  * are written with direct multi-row heap inserts and index inserts (no
- * SPI per row).  The
- * whole seal is one transaction: after a crash either all of it or none
- * of it is there.
+ * SPI per row).  The whole seal is one transaction: after a crash either
+ * all of it or none of it is there.
  *
  * Copyright (c) 2026, govledger contributors
  *
@@ -48,9 +47,9 @@
 #include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
@@ -104,7 +103,7 @@ typedef struct BulkRel
 	CommandId	cid;
 	TupleTableSlot *slots[BULK_BUFFER_ROWS];
 	int			nbuffered;
-	MemoryContext cxt;			/* scratch of buffering and flushing, reset at each flush */
+	MemoryContext cxt;			/* scratch, reset at each flush */
 	MemoryContext slot_cxt;		/* the slots: that of bulk_open() */
 	TupleDesc	slot_desc;		/* unpinned copy: slots cost no resource owner work */
 	AttrNumber	sort_attno;		/* an int8 column to write rows in order of, or 0 */
