@@ -207,10 +207,7 @@ ngx_http_govledger_pool_pipeline(ngx_http_govledger_pool_t *pool,
 
         if (ngx_http_govledger_pq_send_next(conn, ctx) != NGX_OK) {
             /* part of it may have reached the server: it is not retried */
-            ctx->conn = NULL;
-            ngx_http_govledger_fail(ctx, NGX_HTTP_BAD_GATEWAY, "GL502",
-                                    "database connection lost: outcome "
-                                    "unknown");
+            ngx_http_govledger_pq_cut_off(ctx, 1);
         }
 
         return NGX_OK;
@@ -260,9 +257,7 @@ ngx_http_govledger_pool_refill(ngx_http_govledger_conn_t *conn)
 
     if (ngx_http_govledger_pq_send_next(conn, ctx) != NGX_OK) {
         /* part of it may have reached the server: it is not retried */
-        ctx->conn = NULL;
-        ngx_http_govledger_fail(ctx, NGX_HTTP_BAD_GATEWAY, "GL502",
-                                "database connection lost: outcome unknown");
+        ngx_http_govledger_pq_cut_off(ctx, 1);
     }
 }
 

@@ -340,6 +340,8 @@ void ngx_http_govledger_pq_detach(ngx_http_govledger_conn_t *conn,
 void ngx_http_govledger_pool_refill(ngx_http_govledger_conn_t *conn);
 ngx_int_t ngx_http_govledger_pq_can_pipeline(
     ngx_http_govledger_conn_t *conn, ngx_http_govledger_ctx_t *ctx);
+void ngx_http_govledger_pq_cut_off(ngx_http_govledger_ctx_t *ctx,
+    ngx_uint_t in_doubt);
 ngx_int_t ngx_http_govledger_pq_send_next(ngx_http_govledger_conn_t *conn,
     ngx_http_govledger_ctx_t *ctx);
 

@@ -343,16 +343,29 @@ ngx_http_govledger_pq_close(ngx_http_govledger_conn_t *conn,
     ngx_http_govledger_pool_closed(conn, reason);
 
     if (next) {
-        next->conn = NULL;
+        ngx_http_govledger_pq_cut_off(next, unknown);
+    }
+}
 
-        if (unknown) {
-            ngx_http_govledger_fail(next, NGX_HTTP_BAD_GATEWAY, "GL502",
-                                    "database connection lost: outcome "
-                                    "unknown");
-        } else {
-            ngx_http_govledger_fail(next, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "GL503", "database unavailable");
-        }
+
+/*
+ * Answers a request whose connection went before its answer came: 502
+ * "outcome unknown", without Retry-After, when what was sent may have
+ * committed (in_doubt), else 503 with Retry-After.
+ */
+
+void
+ngx_http_govledger_pq_cut_off(ngx_http_govledger_ctx_t *ctx,
+    ngx_uint_t in_doubt)
+{
+    ctx->conn = NULL;
+
+    if (in_doubt) {
+        ngx_http_govledger_fail(ctx, NGX_HTTP_BAD_GATEWAY, "GL502",
+                                "database connection lost: outcome unknown");
+    } else {
+        ngx_http_govledger_fail(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, "GL503",
+                                "database unavailable");
     }
 }
 
@@ -1294,16 +1307,7 @@ ngx_http_govledger_pq_lost(ngx_http_govledger_conn_t *conn, const char *what)
     ngx_http_govledger_pq_close(conn, NGX_HTTP_GOVLEDGER_CLOSE_LOST);
 
     if (ctx) {
-        ctx->conn = NULL;
-
-        if (in_doubt) {
-            ngx_http_govledger_fail(ctx, NGX_HTTP_BAD_GATEWAY, "GL502",
-                                    "database connection lost: outcome "
-                                    "unknown");
-        } else {
-            ngx_http_govledger_fail(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "GL503", "database unavailable");
-        }
+        ngx_http_govledger_pq_cut_off(ctx, in_doubt);
     }
 }
 
