@@ -79,10 +79,11 @@ CREATE TABLE govledger.entry_sealed (
 	recorded_at	timestamptz NOT NULL,
 	db_role		text NOT NULL,
 	subject		text,
-	leaf_hash	bytea NOT NULL
+	leaf_hash	bytea NOT NULL,
+	leaf_index	bigint NOT NULL
 );
 COMMENT ON TABLE govledger.entry_sealed IS
-	'Sealed entries, moved here from govledger.unsealed by the sealer: who inserted the row and when, and the leaf hash computed at insert';
+	'Sealed entries, moved here from govledger.unsealed by the sealer: who inserted the row and when, the leaf hash computed at insert, and where the entry is in its log''s tree (govledger.leaf, key (log_id, leaf_index)); the primary key makes sealing an entry twice impossible';
 
 CREATE VIEW govledger.entry AS
 	SELECT entry_id, ledger_id, log_id, recorded_at, db_role, subject, leaf_hash

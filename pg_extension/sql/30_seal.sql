@@ -18,9 +18,8 @@ CREATE TABLE govledger.leaf (
 	leaf_hash	bytea NOT NULL,
 	CONSTRAINT leaf_pkey PRIMARY KEY (log_id, leaf_index)
 );
-CREATE UNIQUE INDEX leaf_entry_idx ON govledger.leaf (entry_id);
 COMMENT ON TABLE govledger.leaf IS
-	'Sealed leaves in tree order: leaf leaf_index of log log_id is entry entry_id with leaf hash leaf_hash (level 0 of the tree); an entry is sealed at most once';
+	'Sealed leaves in tree order: leaf leaf_index of log log_id is entry entry_id with leaf hash leaf_hash (level 0 of the tree); an entry finds its leaf through govledger.entry_sealed.leaf_index';
 
 CREATE TABLE govledger.subtree (
 	log_id		int NOT NULL,

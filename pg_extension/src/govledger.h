@@ -139,7 +139,8 @@ typedef struct GovCatalog
 #define Anum_gov_entry_db_role		5
 #define Anum_gov_entry_subject		6
 #define Anum_gov_entry_leaf_hash	7
-#define Natts_gov_entry				7
+#define Anum_gov_entry_leaf_index	8
+#define Natts_gov_entry				8
 
 #define Anum_gov_unsealed_entry_id	1
 #define Anum_gov_unsealed_log_id	2
@@ -192,6 +193,7 @@ typedef struct GovEntryRow
 	char	   *db_role;
 	char	   *subject;		/* NULL when none */
 	bytea	   *leaf;			/* stored leaf hash, possibly short-header */
+	int64		leaf_index;		/* its leaf in the log's tree; -1 when queued */
 } GovEntryRow;
 
 /* inspect.c */

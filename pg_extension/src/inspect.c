@@ -102,6 +102,8 @@ GovEntryFromTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e)
 		TextDatumGetCString(v[Anum_gov_entry_subject - 1]);
 	e->leaf = n[Anum_gov_entry_leaf_hash - 1] ? NULL :
 		DatumGetByteaPP(v[Anum_gov_entry_leaf_hash - 1]);
+	e->leaf_index = n[Anum_gov_entry_leaf_index - 1] ? -1 :
+		DatumGetInt64(v[Anum_gov_entry_leaf_index - 1]);
 }
 
 /*
@@ -130,6 +132,7 @@ GovEntryFromQueueTuple(HeapTuple tup, TupleDesc desc, GovEntryRow *e)
 		TextDatumGetCString(v[Anum_gov_unsealed_subject - 1]);
 	e->leaf = n[Anum_gov_unsealed_leaf_hash - 1] ? NULL :
 		DatumGetByteaPP(v[Anum_gov_unsealed_leaf_hash - 1]);
+	e->leaf_index = -1;
 	return true;
 }
 

@@ -273,7 +273,7 @@ find_sealed_entry(Oid relid, int64 entry_id, const GovSealRels *rels,
 	Relation	entryrel;
 	GovEntryRow e;
 	Relation	rel;
-	ScanKeyData key;
+	ScanKeyData key[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found = false;
@@ -295,16 +295,27 @@ find_sealed_entry(Oid relid, int64 entry_id, const GovSealRels *rels,
 	if (!GovLogById(e.log_id, &se->log))
 		elog(ERROR, "log %d of entry " INT64_FORMAT " does not exist", e.log_id, entry_id);
 
+	/* queued: not sealed yet */
+	if (e.leaf_index < 0)
+		return false;
+
 	rel = table_open(rels->leaf, AccessShareLock);
-	ScanKeyInit(&key, 3, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(entry_id));
-	scan = systable_beginscan(rel, rels->leaf_entry, true, snap, 1, &key);
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(e.log_id));
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(e.leaf_index));
+	scan = systable_beginscan(rel, rels->leaf_pkey, true, snap, 2, key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
 		bool		isnull;
 		bytea	   *b;
 
-		se->leaf_index = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel), &isnull));
+		if (DatumGetInt64(heap_getattr(tup, 3, RelationGetDescr(rel), &isnull)) != entry_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("leaf " INT64_FORMAT " of log \"%s\" does not hold entry " INT64_FORMAT ", which records it as its leaf",
+							e.leaf_index, se->log.name, entry_id),
+					 errhint("Run govledger.verify() to locate the damage.")));
+		se->leaf_index = e.leaf_index;
 		b = DatumGetByteaPP(heap_getattr(tup, 4, RelationGetDescr(rel), &isnull));
 		if (VARSIZE_ANY_EXHDR(b) != se->log.hash->size)
 			ereport(ERROR,
@@ -621,17 +632,19 @@ govledger_verify_checkpoint(PG_FUNCTION_ARGS)
  * that commits).
  */
 static bool
-entry_sealed_now(Oid relid, int64 entry_id, const GovSealRels *rels)
+entry_sealed_now(Oid relid, int64 entry_id)
 {
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	Relation	rel = table_open(rels->leaf, AccessShareLock);
+	Relation	rel = table_open(GovGetCatalog()->entry, AccessShareLock);
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found;
 
-	ScanKeyInit(&key, 3, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(entry_id));
-	scan = systable_beginscan(rel, rels->leaf_entry, true, snap, 1, &key);
+	/* the sealer writes the sealed entry and its leaf in one transaction */
+	ScanKeyInit(&key, Anum_gov_entry_entry_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(entry_id));
+	scan = systable_beginscan(rel, GovGetCatalog()->entry_pkey, true, snap, 1, &key);
 	tup = systable_getnext(scan);
 	found = HeapTupleIsValid(tup);
 	systable_endscan(scan);
@@ -674,7 +687,6 @@ govledger_await_sealed(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	int64		entry_id = PG_GETARG_INT64(1);
 	Interval   *timeout = PG_GETARG_INTERVAL_P(2);
-	GovSealRels rels;
 	TimestampTz deadline;
 	int64		usecs;
 
@@ -685,7 +697,6 @@ govledger_await_sealed(PG_FUNCTION_ARGS)
 		if (acl != ACLCHECK_OK)
 			aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
 	}
-	GovSealRelsLookup(&rels);
 	usecs = timeout->time + (int64) timeout->day * USECS_PER_DAY +
 		(int64) timeout->month * 30 * USECS_PER_DAY;
 	if (usecs < 0)
@@ -697,7 +708,7 @@ govledger_await_sealed(PG_FUNCTION_ARGS)
 	{
 		long		left;
 
-		if (entry_sealed_now(relid, entry_id, &rels))
+		if (entry_sealed_now(relid, entry_id))
 			PG_RETURN_BOOL(true);
 		left = (long) ((deadline - GetCurrentTimestamp()) / 1000);
 		if (left <= 0)

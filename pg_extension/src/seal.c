@@ -13,11 +13,13 @@
  * The entries to seal are exactly the rows of govledger.unsealed for the
  * log that are committed and visible to that snapshot; they are deleted
  * as they are read, like DELETE ... RETURNING, and their metadata moved
- * to govledger.entry_sealed in the same transaction, so an entry whose
- * transaction commits late is simply found by a later seal: nothing is
- * selected by id range, nothing is skipped, and the unique index on
- * govledger.leaf (entry_id) makes sealing an entry twice impossible.
- * Within one batch the leaves are appended in entry id order.
+ * to govledger.entry_sealed in the same transaction, with the index of
+ * the entry's leaf; so an entry whose transaction commits late is simply
+ * found by a later seal: nothing is selected by id range, nothing is
+ * skipped, and the primary key of govledger.entry_sealed makes sealing
+ * an entry twice impossible.  Within one batch the leaves are appended
+ * in entry id order.  Each sealed entry costs two rows (the entry and
+ * its leaf) and two index entries (their primary keys).
  *
  * Before appending, the right edge of the tree is loaded from the stored
  * complete subtrees and its root compared with the last block's root: a
@@ -70,10 +72,11 @@
 #include "seal.h"
 
 /*
- * Most entries one block takes, bounding the sealer's memory (about 60
- * bytes an entry); seal() writes as many blocks as it needs.
+ * Most entries one block takes, bounding the sealer's memory (about 150
+ * bytes an entry, with its metadata); seal() writes as many blocks as it
+ * needs.
  */
-#define GOV_SEAL_BATCH_MAX	1000000
+#define GOV_SEAL_BATCH_MAX	250000
 
 /* first key of the advisory lock that serialises sealers of a log */
 #define GOV_SEAL_LOCK		0x676c6472	/* "gldr" */
@@ -137,7 +140,6 @@ GovSealRelsLookup(GovSealRels *r)
 	} while (0)
 	LOOKUP(leaf, "leaf");
 	LOOKUP(leaf_pkey, "leaf_pkey");
-	LOOKUP(leaf_entry, "leaf_entry_idx");
 	LOOKUP(subtree, "subtree");
 	LOOKUP(subtree_pkey, "subtree_pkey");
 	LOOKUP(block, "block");
@@ -535,12 +537,31 @@ store_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 	return 0;
 }
 
-/* qsort comparator of (entry_id, hash index) pairs */
+/*
+ * The metadata of an entry taken from the queue, detoasted: written to
+ * govledger.entry_sealed once the entry's leaf index is known.
+ */
+typedef struct EntryMeta
+{
+	Datum		values[Natts_gov_entry];
+	bool		nulls[Natts_gov_entry];
+} EntryMeta;
+
+/* An entry taken from the queue; meta NULL re-queues a sealed entry */
 typedef struct Pending
 {
 	int64		entry_id;
-	int			slot;
+	int			slot;			/* its hash in the taken order */
+	EntryMeta  *meta;
 } Pending;
+
+/* The entries one seal takes, sorted by entry id */
+typedef struct TakenEntries
+{
+	int			n;
+	Pending    *pend;
+	uint8	   *hashes;			/* n hashes, in sorted order */
+} TakenEntries;
 
 static int
 pending_cmp(const void *a, const void *b)
@@ -551,15 +572,21 @@ pending_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* A detoasted copy of a varlena datum */
+static Datum
+copy_varlena(Datum d)
+{
+	return PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+}
+
 /*
  * Take the committed unsealed entries of the log: scan govledger.unsealed
- * with snap, delete what belongs to the log and store its entry in
- * govledger.entry_sealed.  Returns the count; the
- * arrays are palloc'd, sorted by entry id.  At most GOV_SEAL_BATCH_MAX
+ * with snap and delete what belongs to the log, keeping each entry's
+ * metadata for write_sealed_entries().  At most GOV_SEAL_BATCH_MAX
  * entries are taken; the rest stay queued for the next block.
  */
-static int
-take_unsealed(const GovLog *log, Snapshot snap, int64 **ids, uint8 **hashes)
+static void
+take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 {
 	Relation	rel = table_open(GovGetCatalog()->unsealed, RowExclusiveLock);
 	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
@@ -571,20 +598,14 @@ take_unsealed(const GovLog *log, Snapshot snap, int64 **ids, uint8 **hashes)
 	uint8	   *raw = palloc(cap * log->hash->size);
 	size_t		hsize = log->hash->size;
 	int			i;
-	BulkRel		sealed;
 	Datum		uv[Natts_gov_unsealed];
 	bool		un[Natts_gov_unsealed];
-	Datum		ev[Natts_gov_entry];
-	bool		en[Natts_gov_entry];
-
-	/* sealed entries move to govledger.entry_sealed */
-	bulk_open(&sealed, GovGetCatalog()->entry);
-	sealed.sort_attno = Anum_gov_entry_entry_id;
 
 	while (n < GOV_SEAL_BATCH_MAX &&
 		   (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
+		EntryMeta  *m = NULL;
 
 		if (DatumGetInt32(heap_getattr(tup, Anum_gov_unsealed_log_id, desc, &isnull)) != log->log_id)
 			continue;
@@ -595,48 +616,123 @@ take_unsealed(const GovLog *log, Snapshot snap, int64 **ids, uint8 **hashes)
 			raw = repalloc_huge(raw, cap * hsize);
 		}
 		heap_deform_tuple(tup, desc, uv, un);
-		pend[n].entry_id = DatumGetInt64(uv[Anum_gov_unsealed_entry_id - 1]);
-		pend[n].slot = n;
 		hash_from_datum(uv[Anum_gov_unsealed_leaf_hash - 1],
 						hsize, raw + (size_t) n * hsize, "unsealed leaf hash");
 		/* a queue row without metadata re-queues an entry already stored */
 		if (!un[Anum_gov_unsealed_ledger_id - 1])
 		{
-			ev[Anum_gov_entry_entry_id - 1] = uv[Anum_gov_unsealed_entry_id - 1];
-			en[Anum_gov_entry_entry_id - 1] = false;
-			ev[Anum_gov_entry_ledger_id - 1] = uv[Anum_gov_unsealed_ledger_id - 1];
-			en[Anum_gov_entry_ledger_id - 1] = false;
-			ev[Anum_gov_entry_log_id - 1] = uv[Anum_gov_unsealed_log_id - 1];
-			en[Anum_gov_entry_log_id - 1] = false;
-			ev[Anum_gov_entry_recorded_at - 1] = uv[Anum_gov_unsealed_recorded_at - 1];
-			en[Anum_gov_entry_recorded_at - 1] = un[Anum_gov_unsealed_recorded_at - 1];
-			ev[Anum_gov_entry_db_role - 1] = uv[Anum_gov_unsealed_db_role - 1];
-			en[Anum_gov_entry_db_role - 1] = un[Anum_gov_unsealed_db_role - 1];
-			ev[Anum_gov_entry_subject - 1] = uv[Anum_gov_unsealed_subject - 1];
-			en[Anum_gov_entry_subject - 1] = un[Anum_gov_unsealed_subject - 1];
-			ev[Anum_gov_entry_leaf_hash - 1] = uv[Anum_gov_unsealed_leaf_hash - 1];
-			en[Anum_gov_entry_leaf_hash - 1] = false;
-			bulk_insert(&sealed, ev, en);
+			m = palloc(sizeof(EntryMeta));
+			m->values[Anum_gov_entry_entry_id - 1] = uv[Anum_gov_unsealed_entry_id - 1];
+			m->nulls[Anum_gov_entry_entry_id - 1] = false;
+			m->values[Anum_gov_entry_ledger_id - 1] = uv[Anum_gov_unsealed_ledger_id - 1];
+			m->nulls[Anum_gov_entry_ledger_id - 1] = false;
+			m->values[Anum_gov_entry_log_id - 1] = uv[Anum_gov_unsealed_log_id - 1];
+			m->nulls[Anum_gov_entry_log_id - 1] = false;
+			m->values[Anum_gov_entry_recorded_at - 1] = uv[Anum_gov_unsealed_recorded_at - 1];
+			m->nulls[Anum_gov_entry_recorded_at - 1] = un[Anum_gov_unsealed_recorded_at - 1];
+			/* the queue row goes below: keep its own copies of the texts */
+			m->nulls[Anum_gov_entry_db_role - 1] = un[Anum_gov_unsealed_db_role - 1];
+			m->values[Anum_gov_entry_db_role - 1] = un[Anum_gov_unsealed_db_role - 1] ? (Datum) 0 :
+				copy_varlena(uv[Anum_gov_unsealed_db_role - 1]);
+			m->nulls[Anum_gov_entry_subject - 1] = un[Anum_gov_unsealed_subject - 1];
+			m->values[Anum_gov_entry_subject - 1] = un[Anum_gov_unsealed_subject - 1] ? (Datum) 0 :
+				copy_varlena(uv[Anum_gov_unsealed_subject - 1]);
+			m->values[Anum_gov_entry_leaf_hash - 1] = (Datum) 0;	/* set when written */
+			m->nulls[Anum_gov_entry_leaf_hash - 1] = false;
+			m->values[Anum_gov_entry_leaf_index - 1] = (Datum) 0;
+			m->nulls[Anum_gov_entry_leaf_index - 1] = false;
 		}
+		pend[n].entry_id = DatumGetInt64(uv[Anum_gov_unsealed_entry_id - 1]);
+		pend[n].slot = n;
+		pend[n].meta = m;
 		simple_heap_delete(rel, &tup->t_self);
 		n++;
 		CHECK_FOR_INTERRUPTS();
 	}
 	table_endscan(scan);
 	table_close(rel, RowExclusiveLock);
-	bulk_close(&sealed);
 
 	qsort(pend, n, sizeof(Pending), pending_cmp);
-	*ids = palloc(sizeof(int64) * Max(n, 1));
-	*hashes = palloc(hsize * Max(n, 1));
+	t->n = n;
+	t->pend = pend;
+	t->hashes = palloc(hsize * Max(n, 1));
 	for (i = 0; i < n; i++)
-	{
-		(*ids)[i] = pend[i].entry_id;
-		memcpy(*hashes + (size_t) i * hsize, raw + (size_t) pend[i].slot * hsize, hsize);
-	}
-	pfree(pend);
+		memcpy(t->hashes + (size_t) i * hsize, raw + (size_t) pend[i].slot * hsize, hsize);
 	pfree(raw);
-	return n;
+}
+
+/*
+ * Point the stored entry entry_id, re-queued, at its new leaf.  A queue
+ * row without metadata whose entry is missing only gets its leaf, which
+ * verify() reports as a leaf without entry.
+ */
+static void
+move_sealed_entry(Relation erel, Snapshot snap, int64 entry_id, int64 leaf_index)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key, Anum_gov_entry_entry_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(entry_id));
+	scan = systable_beginscan(erel, GovGetCatalog()->entry_pkey, true, snap, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		Datum		v[Natts_gov_entry];
+		bool		nl[Natts_gov_entry];
+		HeapTuple	newtup;
+
+		heap_deform_tuple(tup, RelationGetDescr(erel), v, nl);
+		v[Anum_gov_entry_leaf_index - 1] = Int64GetDatum(leaf_index);
+		nl[Anum_gov_entry_leaf_index - 1] = false;
+		newtup = heap_form_tuple(RelationGetDescr(erel), v, nl);
+		GovUpdateTuple(erel, &tup->t_self, newtup);
+		heap_freetuple(newtup);
+	}
+	systable_endscan(scan);
+}
+
+/*
+ * Store the taken entries in govledger.entry_sealed, each with the leaf
+ * index it was appended at (first_index + its place in the batch).
+ */
+static void
+write_sealed_entries(const GovLog *log, const TakenEntries *t,
+					 uint64 first_index, Snapshot snap)
+{
+	BulkRel		sealed;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext,
+											  "govledger sealed entries",
+											  ALLOCSET_DEFAULT_SIZES);
+	size_t		hsize = log->hash->size;
+	int			i;
+
+	bulk_open(&sealed, GovGetCatalog()->entry);
+	for (i = 0; i < t->n; i++)
+	{
+		EntryMeta  *m = t->pend[i].meta;
+		int64		leaf_index = (int64) (first_index + i);
+		MemoryContext old = MemoryContextSwitchTo(tmp);
+
+		if (m == NULL)
+			move_sealed_entry(sealed.rel, snap, t->pend[i].entry_id, leaf_index);
+		else
+		{
+			m->values[Anum_gov_entry_leaf_hash - 1] =
+				bytea_datum(t->hashes + (size_t) i * hsize, hsize);
+			m->values[Anum_gov_entry_leaf_index - 1] = Int64GetDatum(leaf_index);
+			bulk_insert(&sealed, m->values, m->nulls);
+		}
+		MemoryContextSwitchTo(old);
+		if ((i & 1023) == 1023)
+		{
+			MemoryContextReset(tmp);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	bulk_close(&sealed);
+	MemoryContextDelete(tmp);
 }
 
 /* Sign the checkpoint of (size, root) for the log; palloc'd note text. */
@@ -710,8 +806,9 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	LOCKTAG		tag;
 	Snapshot	snap;
 	GovBlock	last;
-	int64	   *ids;
+	TakenEntries taken;
 	uint8	   *hashes;
+	int64	   *ids;
 	int			n;
 	GlMerkleFrontier *f;
 	uint8		root[GL_HASH_MAX_SIZE];
@@ -737,16 +834,21 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	/* the key must work before anything is taken from the queue */
 	(void) GovLogSigner(log);
 
-	n = take_unsealed(log, snap, &ids, &hashes);
+	take_unsealed(log, snap, &taken);
+	n = taken.n;
+	hashes = taken.hashes;
 	if (more)
 		*more = (n == GOV_SEAL_BATCH_MAX);
 	if (n == 0 && last.exists)
 	{
-		pfree(ids);
+		pfree(taken.pend);
 		pfree(hashes);
 		UnregisterSnapshot(snap);
 		return last.tree_size;
 	}
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		ids[i] = taken.pend[i].entry_id;
 
 	/* the right edge of the stored tree must match the last checkpoint */
 	f = palloc(sizeof(GlMerkleFrontier));
@@ -796,6 +898,7 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	bulk_close(&st.subtree);
 	bulk_close(&st.leaf);
 	MemoryContextDelete(st.tmp);
+	write_sealed_entries(log, &taken, st.first_index, snap);
 
 	/* the block and its signed checkpoint */
 	size = (int64) f->size;
@@ -813,6 +916,7 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	pfree(f);
 	pfree(ids);
 	pfree(hashes);
+	pfree(taken.pend);
 	*sealed = true;
 	return size;
 }

@@ -50,7 +50,6 @@ typedef struct GovSealRels
 {
 	Oid			leaf;
 	Oid			leaf_pkey;
-	Oid			leaf_entry;
 	Oid			subtree;
 	Oid			subtree_pkey;
 	Oid			block;

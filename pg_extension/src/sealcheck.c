@@ -33,6 +33,8 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_operator_d.h"
+#include "executor/tuptable.h"
 #include "utils/hsearch.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -40,6 +42,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
 
 #include "common/checkpoint.h"
 #include "common/encode.h"
@@ -453,7 +456,7 @@ typedef struct SealedRow
 {
 	int64		id;				/* entry id; hash key */
 	int32		log_id;
-	int64		leaf_index;		/* leaves only */
+	int64		leaf_index;		/* the leaf's, or the one the entry records */
 	int			hlen;
 	uint8		hash[GL_HASH_MAX_SIZE];
 } SealedRow;
@@ -487,7 +490,9 @@ entry_row(HeapTuple tup, TupleDesc desc, SealedRow *r)
 
 	r->id = DatumGetInt64(heap_getattr(tup, Anum_gov_entry_entry_id, desc, &isnull));
 	r->log_id = DatumGetInt32(heap_getattr(tup, Anum_gov_entry_log_id, desc, &isnull));
-	r->leaf_index = -1;
+	r->leaf_index = DatumGetInt64(heap_getattr(tup, Anum_gov_entry_leaf_index, desc, &isnull));
+	if (isnull)
+		r->leaf_index = -1;
 	sealed_row_hash(r, heap_getattr(tup, Anum_gov_entry_leaf_hash, desc, &isnull));
 }
 
@@ -556,6 +561,10 @@ leaf_with_entry(SealedCheck *st, const SealedRow *l, const SealedRow *e)
 		first_fail(&st->badleaf, l->leaf_index, st->lc->cxt,
 				   "leaf " INT64_FORMAT " (entry " INT64_FORMAT "): its hash differs from the entry's leaf hash",
 				   l->leaf_index, l->id);
+	else if (e->leaf_index != l->leaf_index)
+		first_fail(&st->badleaf, l->leaf_index, st->lc->cxt,
+				   "leaf " INT64_FORMAT " holds entry " INT64_FORMAT ", which records leaf " INT64_FORMAT " as its own",
+				   l->leaf_index, l->id, e->leaf_index);
 }
 
 /*
@@ -578,10 +587,12 @@ pending_table(const char *name)
 }
 
 /*
- * Pair entries and leaves in one pass over both heaps.  The sealer
- * writes both in the same transaction and in nearly the same order, so a
- * few pending rows bridge the difference; returns false (having reported
- * nothing) when more than SEALED_PENDING_MAX would have to wait, for
+ * Pair entries and leaves in one pass over both heaps, a leaf and an
+ * entry at a time.  The sealer writes both in the same transaction and
+ * in the same order, so a row that finds no partner waits in a small
+ * table of pending rows: a missing or moved row costs one pending row,
+ * not a read-ahead.  Returns false (having reported nothing) when more
+ * than SEALED_PENDING_MAX rows of either kind would have to wait, for
  * example after a rewrite of either table.
  */
 static bool
@@ -597,84 +608,51 @@ sealed_heap_merge(SealedCheck *st)
 	HTAB	   *pend_e = pending_table("govledger sealcheck pending entries");
 	HTAB	   *pend_l = pending_table("govledger sealcheck pending leaves");
 	bool		e_done = false;
+	bool		l_done = false;
 	bool		ok = true;
 	HeapTuple	tup;
-	SealedRow	l;
-	SealedRow	e;
+	SealedRow	r;
 	SealedRow  *p;
 	HASH_SEQ_STATUS hs;
 	int64		n = 0;
 
-	while (ok && (tup = heap_getnext(lscan, ForwardScanDirection)) != NULL)
+	while (ok && (!l_done || !e_done))
 	{
-		bool		found = false;
-
 		if ((++n & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
-		leaf_row(tup, ldesc, &l);
-		if (hash_get_num_entries(pend_e) > 0 &&
-			(p = hash_search(pend_e, &l.id, HASH_FIND, NULL)) != NULL)
+		if (!l_done && (tup = heap_getnext(lscan, ForwardScanDirection)) == NULL)
+			l_done = true;
+		else if (!l_done)
 		{
-			leaf_with_entry(st, &l, p);
-			hash_search(pend_e, &l.id, HASH_REMOVE, NULL);
-			continue;
-		}
-		while (!found && !e_done)
-		{
-			HeapTuple	etup = heap_getnext(escan, ForwardScanDirection);
-
-			if (etup == NULL)
+			leaf_row(tup, ldesc, &r);
+			if ((p = hash_search(pend_e, &r.id, HASH_FIND, NULL)) != NULL)
 			{
-				e_done = true;
-				break;
-			}
-			entry_row(etup, edesc, &e);
-			if (e.id == l.id)
-			{
-				leaf_with_entry(st, &l, &e);
-				found = true;
-			}
-			else if (hash_get_num_entries(pend_l) > 0 &&
-					 (p = hash_search(pend_l, &e.id, HASH_FIND, NULL)) != NULL)
-			{
-				leaf_with_entry(st, p, &e);
-				hash_search(pend_l, &e.id, HASH_REMOVE, NULL);
+				leaf_with_entry(st, &r, p);
+				hash_search(pend_e, &r.id, HASH_REMOVE, NULL);
 			}
 			else
 			{
-				*(SealedRow *) hash_search(pend_e, &e.id, HASH_ENTER, NULL) = e;
-				if (hash_get_num_entries(pend_e) > SEALED_PENDING_MAX)
-				{
-					ok = false;
-					break;
-				}
+				*(SealedRow *) hash_search(pend_l, &r.id, HASH_ENTER, NULL) = r;
+				ok = hash_get_num_entries(pend_l) <= SEALED_PENDING_MAX;
 			}
 		}
-		if (ok && !found)
-		{
-			*(SealedRow *) hash_search(pend_l, &l.id, HASH_ENTER, NULL) = l;
-			if (hash_get_num_entries(pend_l) > SEALED_PENDING_MAX)
-				ok = false;
-		}
-	}
-	while (ok && !e_done)
-	{
-		HeapTuple	etup = heap_getnext(escan, ForwardScanDirection);
-
-		if (etup == NULL)
+		if (!ok)
 			break;
-		entry_row(etup, edesc, &e);
-		if (hash_get_num_entries(pend_l) > 0 &&
-			(p = hash_search(pend_l, &e.id, HASH_FIND, NULL)) != NULL)
+		if (!e_done && (tup = heap_getnext(escan, ForwardScanDirection)) == NULL)
+			e_done = true;
+		else if (!e_done)
 		{
-			leaf_with_entry(st, p, &e);
-			hash_search(pend_l, &e.id, HASH_REMOVE, NULL);
-		}
-		else
-		{
-			*(SealedRow *) hash_search(pend_e, &e.id, HASH_ENTER, NULL) = e;
-			if (hash_get_num_entries(pend_e) > SEALED_PENDING_MAX)
-				ok = false;
+			entry_row(tup, edesc, &r);
+			if ((p = hash_search(pend_l, &r.id, HASH_FIND, NULL)) != NULL)
+			{
+				leaf_with_entry(st, p, &r);
+				hash_search(pend_l, &r.id, HASH_REMOVE, NULL);
+			}
+			else
+			{
+				*(SealedRow *) hash_search(pend_e, &r.id, HASH_ENTER, NULL) = r;
+				ok = hash_get_num_entries(pend_e) <= SEALED_PENDING_MAX;
+			}
 		}
 	}
 	table_endscan(lscan);
@@ -695,10 +673,24 @@ sealed_heap_merge(SealedCheck *st)
 	return ok;
 }
 
+/* Decode a sorted govledger.leaf row, as leaf_row() does. */
+static void
+leaf_row_slot(TupleTableSlot *slot, SealedRow *r)
+{
+	bool		isnull;
+
+	r->log_id = DatumGetInt32(slot_getattr(slot, 1, &isnull));
+	r->leaf_index = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+	r->id = DatumGetInt64(slot_getattr(slot, 3, &isnull));
+	sealed_row_hash(r, slot_getattr(slot, 4, &isnull));
+}
+
 /*
- * Pair entries and leaves by one merge in entry id order of
- * govledger.entry_sealed (its primary key) and govledger.leaf (its
- * entry_id index): flat memory whatever the order of the heaps.
+ * Pair entries and leaves by one merge in entry id order: the entries
+ * through the primary key of govledger.entry_sealed, the leaves sorted by
+ * entry id (a tuplesort, which spills to disk beyond work_mem).  Flat
+ * memory whatever the order of the heaps; the fallback of
+ * sealed_heap_merge, with the same results.
  */
 static void
 sealed_index_merge(SealedCheck *st)
@@ -707,26 +699,46 @@ sealed_index_merge(SealedCheck *st)
 	Relation	erel = table_open(GovGetCatalog()->entry, AccessShareLock);
 	Relation	eidx = index_open(GovGetCatalog()->entry_pkey, AccessShareLock);
 	Relation	lrel = table_open(lc->rels->leaf, AccessShareLock);
-	Relation	lidx = index_open(lc->rels->leaf_entry, AccessShareLock);
 	TupleDesc	edesc = RelationGetDescr(erel);
 	TupleDesc	ldesc = RelationGetDescr(lrel);
-	SysScanDesc escan = systable_beginscan_ordered(erel, eidx, lc->snap, 0, NULL);
-	SysScanDesc lscan = systable_beginscan_ordered(lrel, lidx, lc->snap, 0, NULL);
-	HeapTuple	etup = systable_getnext_ordered(escan, ForwardScanDirection);
-	HeapTuple	ltup = systable_getnext_ordered(lscan, ForwardScanDirection);
+	AttrNumber	sort_attno = 3;		/* entry_id */
+	Oid			sort_op = Int8LessOperator;
+	Oid			sort_coll = InvalidOid;
+	bool		nulls_first = false;
+	Tuplesortstate *sort = tuplesort_begin_heap(ldesc, 1, &sort_attno, &sort_op,
+												&sort_coll, &nulls_first,
+												work_mem, NULL, TUPLESORT_NONE);
+	TupleTableSlot *in = table_slot_create(lrel, NULL);
+	TupleTableSlot *out = MakeSingleTupleTableSlot(ldesc, &TTSOpsMinimalTuple);
+	TableScanDesc lscan = table_beginscan(lrel, lc->snap, 0, NULL);
+	SysScanDesc escan;
+	HeapTuple	etup;
+	bool		lhave;
 	SealedRow	e;
 	SealedRow	l;
 	int64		n = 0;
 
-	if (etup)
-		entry_row(etup, edesc, &e);
-	if (ltup)
-		leaf_row(ltup, ldesc, &l);
-	while (etup != NULL || ltup != NULL)
+	while (table_scan_getnextslot(lscan, ForwardScanDirection, in))
 	{
 		if ((++n & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (ltup == NULL || (etup != NULL && e.id < l.id))
+		tuplesort_puttupleslot(sort, in);
+	}
+	table_endscan(lscan);
+	ExecDropSingleTupleTableSlot(in);
+	tuplesort_performsort(sort);
+
+	escan = systable_beginscan_ordered(erel, eidx, lc->snap, 0, NULL);
+	etup = systable_getnext_ordered(escan, ForwardScanDirection);
+	if (etup)
+		entry_row(etup, edesc, &e);
+	if ((lhave = tuplesort_gettupleslot(sort, true, false, out, NULL)))
+		leaf_row_slot(out, &l);
+	while (etup != NULL || lhave)
+	{
+		if ((++n & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!lhave || (etup != NULL && e.id < l.id))
 		{
 			entry_without_leaf(st, &e);
 			if ((etup = systable_getnext_ordered(escan, ForwardScanDirection)) != NULL)
@@ -741,12 +753,12 @@ sealed_index_merge(SealedCheck *st)
 		}
 		else
 			leaf_with_entry(st, &l, NULL);
-		if ((ltup = systable_getnext_ordered(lscan, ForwardScanDirection)) != NULL)
-			leaf_row(ltup, ldesc, &l);
+		if ((lhave = tuplesort_gettupleslot(sort, true, false, out, NULL)))
+			leaf_row_slot(out, &l);
 	}
-	systable_endscan_ordered(lscan);
 	systable_endscan_ordered(escan);
-	index_close(lidx, AccessShareLock);
+	tuplesort_end(sort);
+	ExecDropSingleTupleTableSlot(out);
 	table_close(lrel, AccessShareLock);
 	index_close(eidx, AccessShareLock);
 	table_close(erel, AccessShareLock);
@@ -754,12 +766,14 @@ sealed_index_merge(SealedCheck *st)
 
 /*
  * Entries of the log neither sealed nor queued, leaves whose entry is
- * missing or of another log or whose hash differs from the entry's,
- * entries sealed and still queued.
+ * missing or of another log or whose hash differs from the entry's or
+ * that are not the leaf the entry records, entries sealed and still
+ * queued.
  *
  * Sealed entries (govledger.entry_sealed) are paired with their leaves
  * (govledger.leaf) in one pass over both heaps, or, when the heaps are
- * far out of step, by a merge in entry id order over their indexes; the
+ * far out of step, by a merge in entry id order (an index scan and a
+ * sort); the
  * queue, normally small, is held in a hash table.  No join spills, and
  * memory stays bounded whatever the size of the log.  The first failure
  * reported is the one with the lowest entry id (leaves: leaf index),
@@ -786,6 +800,8 @@ check_sealed(LogCheck *lc, HTAB *queue)
 		st.lc = lc;
 		st.queue = queue;
 		st.log_id = lc->log.log_id;
+		elog(DEBUG1, "verify: log %s: sealed entries and leaves paired in entry id order",
+			 lc->log.name);
 		sealed_index_merge(&st);
 	}
 

@@ -96,6 +96,8 @@ int			gov_verify_progress_interval = 5000;
 typedef struct LeafMismatch
 {
 	int64		entry_id;
+	int32		log_id;			/* the sealed entry's leaf, when leaf_index >= 0 */
+	int64		leaf_index;
 	uint8		computed[GL_HASH_MAX_SIZE];
 	uint8		stored[GL_HASH_MAX_SIZE];
 	int			stored_len;
@@ -251,50 +253,47 @@ maybe_progress(TimestampTz *last, const char *name, const char *what,
 }
 
 /*
- * Find the witnesses of the mismatches of sealed entries: the leaf in
- * the log's tree (govledger.leaf, by entry id, when sealing is
- * installed).  A queued entry has no witness: its queue row holds the
- * only stored copy of its leaf.
+ * Find the witnesses of the mismatches of sealed entries: the entry's
+ * leaf in the log's tree (govledger.leaf, by the position the entry
+ * records), when that leaf names the entry.  A queued entry has no
+ * witness: its queue row holds the only stored copy of its leaf.
  */
 static void
 find_witnesses(LeafMismatch *mm, int nmm, Snapshot snap)
 {
 	Relation	rel;
-	HeapTuple	tup;
-	int			i;
+	TupleDesc	desc;
 	Oid			leafrel;
-	Oid			leafidx;
-	AttrNumber	att_entry;
-	AttrNumber	att_leaf;
+	Oid			leafpkey;
+	int			i;
 
 	/* entries already sealed have their leaf in govledger.leaf */
 	leafrel = get_relname_relid("leaf", GovGetCatalog()->nsp);
-	leafidx = get_relname_relid("leaf_entry_idx", GovGetCatalog()->nsp);
-	if (!OidIsValid(leafrel) || !OidIsValid(leafidx))
+	leafpkey = get_relname_relid("leaf_pkey", GovGetCatalog()->nsp);
+	if (!OidIsValid(leafrel) || !OidIsValid(leafpkey))
 		return;
 	rel = table_open(leafrel, AccessShareLock);
-	att_entry = get_attnum(leafrel, "entry_id");
-	att_leaf = get_attnum(leafrel, "leaf_hash");
-	if (att_entry == InvalidAttrNumber || att_leaf == InvalidAttrNumber)
-	{
-		table_close(rel, AccessShareLock);
-		return;
-	}
+	desc = RelationGetDescr(rel);
 	for (i = 0; i < nmm; i++)
 	{
-		ScanKeyData key;
+		ScanKeyData key[2];
 		SysScanDesc sscan;
+		HeapTuple	tup;
+		bool		isnull;
 
-		if (mm[i].has_witness)
+		if (mm[i].has_witness || mm[i].leaf_index < 0)
 			continue;
-		ScanKeyInit(&key, att_entry, BTEqualStrategyNumber, F_INT8EQ,
-					Int64GetDatum(mm[i].entry_id));
-		sscan = systable_beginscan(rel, leafidx, true, snap, 1, &key);
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
+					Int32GetDatum(mm[i].log_id));
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum(mm[i].leaf_index));
+		sscan = systable_beginscan(rel, leafpkey, true, snap, 2, key);
 		tup = systable_getnext(sscan);
-		if (HeapTupleIsValid(tup))
+		/* (log_id, leaf_index, entry_id, leaf_hash); only the entry's own leaf */
+		if (HeapTupleIsValid(tup) &&
+			DatumGetInt64(heap_getattr(tup, 3, desc, &isnull)) == mm[i].entry_id)
 		{
-			bool		isnull;
-			Datum		d = heap_getattr(tup, att_leaf, RelationGetDescr(rel), &isnull);
+			Datum		d = heap_getattr(tup, 4, desc, &isnull);
 
 			if (!isnull)
 			{
@@ -700,6 +699,8 @@ check_row(LedgerVerify *v, Batch *b, BatchRow *r, HeapTuple etup,
 
 		memset(&m, 0, sizeof(m));
 		m.entry_id = id;
+		m.log_id = e.log_id;
+		m.leaf_index = e.leaf_index;
 		memcpy(m.computed, leaf, hsize);
 		if (e.leaf)
 		{

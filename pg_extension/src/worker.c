@@ -453,8 +453,13 @@ vacuum_queue(bool full)
 }
 
 /*
- * Whether the queue has many more pages than its live rows need (as
- * counted by the VACUUM just run).
+ * Whether the queue has many more pages than its live rows need.  The
+ * rows are counted, not taken from reltuples: a VACUUM that skipped the
+ * pages it had already emptied (all-visible) keeps the estimate of an
+ * earlier VACUUM, which ran while a backlog was half sealed.  The count
+ * stops as soon as the queue is known not to be bloated; it runs only
+ * when the queue has over QUEUE_COMPACT_MIN_PAGES pages, and reads no
+ * more than each seal does.
  */
 static bool
 queue_bloated(void)
@@ -467,11 +472,21 @@ queue_bloated(void)
 	{
 		Relation	rel = table_open(GovGetCatalog()->unsealed, AccessShareLock);
 		BlockNumber pages = RelationGetNumberOfBlocks(rel);
-		double		live = Max(rel->rd_rel->reltuples, 0);
-		double		needed = live / QUEUE_ROWS_PER_PAGE + 64;
 
-		bloated = pages > QUEUE_COMPACT_MIN_PAGES &&
-			pages > needed * QUEUE_COMPACT_RATIO;
+		if (pages > QUEUE_COMPACT_MIN_PAGES)
+		{
+			/* bloated while live / QUEUE_ROWS_PER_PAGE + 64 < pages / ratio */
+			double		limit = ((double) pages / QUEUE_COMPACT_RATIO - 64) * QUEUE_ROWS_PER_PAGE;
+			Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+			TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
+			double		live = 0;
+
+			while (live < limit && heap_getnext(scan, ForwardScanDirection) != NULL)
+				live++;
+			table_endscan(scan);
+			UnregisterSnapshot(snap);
+			bloated = live < limit;
+		}
 		table_close(rel, AccessShareLock);
 	}
 	CommitTransactionCommand();

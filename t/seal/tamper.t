@@ -63,6 +63,21 @@ like(damaged(qq{UPDATE govledger.block SET checkpoint = regexp_replace(checkpoin
 like(damaged(qq{DELETE FROM govledger.leaf WHERE log_id = $logid AND leaf_index >= 32;
 		DELETE FROM govledger.block WHERE log_id = $logid AND tree_size > 32}),
      qr/\Q$log\E\.sealed: entry \d+ is neither sealed nor queued/, 'the last entries and block deleted: named');
+# each sealed entry records its leaf; pointing it at another leaf is named,
+# and proofs refuse it
+my ($e20, $e21) = split /\|/, GovTest::psql(qq{SELECT string_agg(entry_id::text, '|' ORDER BY leaf_index)
+	FROM govledger.leaf WHERE log_id = $logid AND leaf_index IN (20, 21)});
+is(GovTest::psql(qq{SELECT leaf_index FROM govledger.entry_sealed WHERE entry_id = $e21}), 21,
+   'a sealed entry records the index of its leaf');
+like(damaged(qq{UPDATE govledger.entry_sealed SET leaf_index = 20 WHERE entry_id = $e21}),
+     qr/\Q$log\E\.leaves: leaf 21 holds entry $e21, which records leaf 20 as its own/,
+     'an entry pointed at another leaf is named');
+my $proof_err;
+GovTest::psql(qq{SET client_min_messages = warning; BEGIN;
+	UPDATE govledger.entry_sealed SET leaf_index = 20 WHERE entry_id = $e21;
+	SELECT govledger.inclusion_proof('$tbl', $e21); ROLLBACK;}, allow_error => 1, error => \$proof_err);
+like($proof_err // '', qr/leaf 20 of log "\Q$log\E" does not hold entry $e21, which records it as its leaf/,
+     'an inclusion proof of that entry is refused');
 like(damaged(qq{DELETE FROM govledger.block WHERE log_id = $logid AND block_no = 2}),
      qr/\Q$log\E\.blocks: block 2 is missing/, 'a block removed from the middle is named');
 like(damaged(qq{DELETE FROM govledger.block WHERE log_id = $logid
