@@ -561,6 +561,7 @@ typedef struct TakenEntries
 	int			n;
 	Pending    *pend;
 	uint8	   *hashes;			/* n hashes, in sorted order */
+	MemoryContext meta_cxt;		/* the entries' metadata */
 } TakenEntries;
 
 static int
@@ -601,6 +602,8 @@ take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 	Datum		uv[Natts_gov_unsealed];
 	bool		un[Natts_gov_unsealed];
 
+	t->meta_cxt = AllocSetContextCreate(CurrentMemoryContext, "govledger taken entries",
+										ALLOCSET_DEFAULT_SIZES);
 	while (n < GOV_SEAL_BATCH_MAX &&
 		   (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
@@ -621,6 +624,8 @@ take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 		/* a queue row without metadata re-queues an entry already stored */
 		if (!un[Anum_gov_unsealed_ledger_id - 1])
 		{
+			MemoryContext old = MemoryContextSwitchTo(t->meta_cxt);
+
 			m = palloc(sizeof(EntryMeta));
 			m->values[Anum_gov_entry_entry_id - 1] = uv[Anum_gov_unsealed_entry_id - 1];
 			m->nulls[Anum_gov_entry_entry_id - 1] = false;
@@ -641,6 +646,7 @@ take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 			m->nulls[Anum_gov_entry_leaf_hash - 1] = false;
 			m->values[Anum_gov_entry_leaf_index - 1] = (Datum) 0;
 			m->nulls[Anum_gov_entry_leaf_index - 1] = false;
+			MemoryContextSwitchTo(old);
 		}
 		pend[n].entry_id = DatumGetInt64(uv[Anum_gov_unsealed_entry_id - 1]);
 		pend[n].slot = n;
@@ -843,6 +849,7 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	{
 		pfree(taken.pend);
 		pfree(hashes);
+		MemoryContextDelete(taken.meta_cxt);
 		UnregisterSnapshot(snap);
 		return last.tree_size;
 	}
@@ -917,6 +924,7 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	pfree(ids);
 	pfree(hashes);
 	pfree(taken.pend);
+	MemoryContextDelete(taken.meta_cxt);
 	*sealed = true;
 	return size;
 }
