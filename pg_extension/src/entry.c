@@ -222,7 +222,8 @@ GovRecordEntry(GovLedger *ledger, int64 entry_id, TupleDesc desc,
 	tup = heap_form_tuple(RelationGetDescr(rel), uv, un);
 	simple_heap_insert(rel, tup);
 	heap_freetuple(tup);
-	table_close(rel, RowExclusiveLock);
+	/* held until the end of the transaction, like any DML lock */
+	table_close(rel, NoLock);
 
 	return meta.entry_id;
 }

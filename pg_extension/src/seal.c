@@ -72,9 +72,9 @@
 #include "seal.h"
 
 /*
- * Most entries one block takes, bounding the sealer's memory (about 150
- * bytes an entry, with its metadata); seal() writes as many blocks as it
- * needs.
+ * Most entries one block takes, bounding the sealer's memory (about 200
+ * bytes an entry with its metadata, more for long subjects); seal() writes
+ * as many blocks as it needs.
  */
 #define GOV_SEAL_BATCH_MAX	250000
 
@@ -538,21 +538,21 @@ store_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 }
 
 /*
- * The metadata of an entry taken from the queue, detoasted: written to
- * govledger.entry_sealed once the entry's leaf index is known.
+ * An entry taken from the queue, with its metadata (the texts detoasted
+ * copies in the batch's context), written to govledger.entry_sealed once
+ * its leaf index is known.  Without metadata (ledger_id NULL in the
+ * queue) it re-queues an entry already in govledger.entry_sealed.
  */
-typedef struct EntryMeta
-{
-	Datum		values[Natts_gov_entry];
-	bool		nulls[Natts_gov_entry];
-} EntryMeta;
-
-/* An entry taken from the queue; meta NULL re-queues a sealed entry */
 typedef struct Pending
 {
 	int64		entry_id;
 	int			slot;			/* its hash in the taken order */
-	EntryMeta  *meta;
+	bool		has_meta;
+	bool		recorded_at_null;
+	int32		ledger_id;
+	TimestampTz recorded_at;
+	text	   *db_role;		/* NULL when NULL */
+	text	   *subject;		/* NULL when NULL */
 } Pending;
 
 /* The entries one seal takes, sorted by entry id */
@@ -561,7 +561,7 @@ typedef struct TakenEntries
 	int			n;
 	Pending    *pend;
 	uint8	   *hashes;			/* n hashes, in sorted order */
-	MemoryContext meta_cxt;		/* the entries' metadata */
+	MemoryContext meta_cxt;		/* the entries' texts */
 } TakenEntries;
 
 static int
@@ -573,18 +573,12 @@ pending_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* A detoasted copy of a varlena datum */
-static Datum
-copy_varlena(Datum d)
-{
-	return PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
-}
-
 /*
  * Take the committed unsealed entries of the log: scan govledger.unsealed
  * with snap and delete what belongs to the log, keeping each entry's
  * metadata for write_sealed_entries().  At most GOV_SEAL_BATCH_MAX
- * entries are taken; the rest stay queued for the next block.
+ * entries are taken; the rest stay queued for the next block.  An entry
+ * queued twice is refused: it would be sealed twice.
  */
 static void
 take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
@@ -608,7 +602,7 @@ take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 		   (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
-		EntryMeta  *m = NULL;
+		Pending    *p;
 
 		if (DatumGetInt32(heap_getattr(tup, Anum_gov_unsealed_log_id, desc, &isnull)) != log->log_id)
 			continue;
@@ -621,44 +615,42 @@ take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 		heap_deform_tuple(tup, desc, uv, un);
 		hash_from_datum(uv[Anum_gov_unsealed_leaf_hash - 1],
 						hsize, raw + (size_t) n * hsize, "unsealed leaf hash");
-		/* a queue row without metadata re-queues an entry already stored */
-		if (!un[Anum_gov_unsealed_ledger_id - 1])
+		p = &pend[n];
+		memset(p, 0, sizeof(*p));
+		p->entry_id = DatumGetInt64(uv[Anum_gov_unsealed_entry_id - 1]);
+		p->slot = n;
+		p->has_meta = !un[Anum_gov_unsealed_ledger_id - 1];
+		if (p->has_meta)
 		{
+			/* the queue row goes below: keep copies of its texts */
 			MemoryContext old = MemoryContextSwitchTo(t->meta_cxt);
 
-			m = palloc(sizeof(EntryMeta));
-			m->values[Anum_gov_entry_entry_id - 1] = uv[Anum_gov_unsealed_entry_id - 1];
-			m->nulls[Anum_gov_entry_entry_id - 1] = false;
-			m->values[Anum_gov_entry_ledger_id - 1] = uv[Anum_gov_unsealed_ledger_id - 1];
-			m->nulls[Anum_gov_entry_ledger_id - 1] = false;
-			m->values[Anum_gov_entry_log_id - 1] = uv[Anum_gov_unsealed_log_id - 1];
-			m->nulls[Anum_gov_entry_log_id - 1] = false;
-			m->values[Anum_gov_entry_recorded_at - 1] = uv[Anum_gov_unsealed_recorded_at - 1];
-			m->nulls[Anum_gov_entry_recorded_at - 1] = un[Anum_gov_unsealed_recorded_at - 1];
-			/* the queue row goes below: keep its own copies of the texts */
-			m->nulls[Anum_gov_entry_db_role - 1] = un[Anum_gov_unsealed_db_role - 1];
-			m->values[Anum_gov_entry_db_role - 1] = un[Anum_gov_unsealed_db_role - 1] ? (Datum) 0 :
-				copy_varlena(uv[Anum_gov_unsealed_db_role - 1]);
-			m->nulls[Anum_gov_entry_subject - 1] = un[Anum_gov_unsealed_subject - 1];
-			m->values[Anum_gov_entry_subject - 1] = un[Anum_gov_unsealed_subject - 1] ? (Datum) 0 :
-				copy_varlena(uv[Anum_gov_unsealed_subject - 1]);
-			m->values[Anum_gov_entry_leaf_hash - 1] = (Datum) 0;	/* set when written */
-			m->nulls[Anum_gov_entry_leaf_hash - 1] = false;
-			m->values[Anum_gov_entry_leaf_index - 1] = (Datum) 0;
-			m->nulls[Anum_gov_entry_leaf_index - 1] = false;
+			p->ledger_id = DatumGetInt32(uv[Anum_gov_unsealed_ledger_id - 1]);
+			p->recorded_at_null = un[Anum_gov_unsealed_recorded_at - 1];
+			if (!p->recorded_at_null)
+				p->recorded_at = DatumGetTimestampTz(uv[Anum_gov_unsealed_recorded_at - 1]);
+			if (!un[Anum_gov_unsealed_db_role - 1])
+				p->db_role = DatumGetTextPCopy(uv[Anum_gov_unsealed_db_role - 1]);
+			if (!un[Anum_gov_unsealed_subject - 1])
+				p->subject = DatumGetTextPCopy(uv[Anum_gov_unsealed_subject - 1]);
 			MemoryContextSwitchTo(old);
 		}
-		pend[n].entry_id = DatumGetInt64(uv[Anum_gov_unsealed_entry_id - 1]);
-		pend[n].slot = n;
-		pend[n].meta = m;
 		simple_heap_delete(rel, &tup->t_self);
 		n++;
 		CHECK_FOR_INTERRUPTS();
 	}
 	table_endscan(scan);
-	table_close(rel, RowExclusiveLock);
+	/* held until the end of the transaction, like any DML lock */
+	table_close(rel, NoLock);
 
 	qsort(pend, n, sizeof(Pending), pending_cmp);
+	for (i = 1; i < n; i++)
+		if (pend[i].entry_id == pend[i - 1].entry_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("entry " INT64_FORMAT " is queued twice in log \"%s\"",
+							pend[i].entry_id, log->name),
+					 errhint("Run govledger.verify() to locate the damage.")));
 	t->n = n;
 	t->pend = pend;
 	t->hashes = palloc(hsize * Max(n, 1));
@@ -668,28 +660,52 @@ take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 }
 
 /*
- * Point the stored entry entry_id, re-queued, at its new leaf.  A queue
- * row without metadata whose entry is missing only gets its leaf, which
- * verify() reports as a leaf without entry.
+ * Point the stored entry entry_id, re-queued, at its new leaf.  Refused
+ * while the leaf it records still holds it: that would seal it twice.  A
+ * queue row without metadata whose entry is missing only gets its leaf,
+ * which verify() reports as a leaf without entry.
  */
 static void
-move_sealed_entry(Relation erel, Snapshot snap, int64 entry_id, int64 leaf_index)
+move_sealed_entry(Relation erel, const GovLog *log, Snapshot snap,
+				  int64 entry_id, int64 leaf_index)
 {
-	ScanKeyData key;
+	ScanKeyData key[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
+	GovSealRels rels;
 
-	ScanKeyInit(&key, Anum_gov_entry_entry_id, BTEqualStrategyNumber, F_INT8EQ,
+	GovSealRelsLookup(&rels);
+	ScanKeyInit(&key[0], Anum_gov_entry_entry_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(entry_id));
-	scan = systable_beginscan(erel, GovGetCatalog()->entry_pkey, true, snap, 1, &key);
+	scan = systable_beginscan(erel, GovGetCatalog()->entry_pkey, true, snap, 1, key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
 		Datum		v[Natts_gov_entry];
 		bool		nl[Natts_gov_entry];
 		HeapTuple	newtup;
+		Relation	lrel = table_open(rels.leaf, AccessShareLock);
+		SysScanDesc lscan;
+		HeapTuple	ltup;
+		bool		isnull;
 
 		heap_deform_tuple(tup, RelationGetDescr(erel), v, nl);
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
+					v[Anum_gov_entry_log_id - 1]);
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ,
+					v[Anum_gov_entry_leaf_index - 1]);
+		lscan = systable_beginscan(lrel, rels.leaf_pkey, true, snap, 2, key);
+		ltup = systable_getnext(lscan);
+		if (HeapTupleIsValid(ltup) &&
+			DatumGetInt64(heap_getattr(ltup, 3, RelationGetDescr(lrel), &isnull)) == entry_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("entry " INT64_FORMAT " is queued again in log \"%s\" but is already sealed as leaf " INT64_FORMAT,
+							entry_id, log->name, DatumGetInt64(v[Anum_gov_entry_leaf_index - 1])),
+					 errhint("Run govledger.verify() to locate the damage.")));
+		systable_endscan(lscan);
+		table_close(lrel, AccessShareLock);
+
 		v[Anum_gov_entry_leaf_index - 1] = Int64GetDatum(leaf_index);
 		nl[Anum_gov_entry_leaf_index - 1] = false;
 		newtup = heap_form_tuple(RelationGetDescr(erel), v, nl);
@@ -717,18 +733,30 @@ write_sealed_entries(const GovLog *log, const TakenEntries *t,
 	bulk_open(&sealed, GovGetCatalog()->entry);
 	for (i = 0; i < t->n; i++)
 	{
-		EntryMeta  *m = t->pend[i].meta;
+		const Pending *p = &t->pend[i];
 		int64		leaf_index = (int64) (first_index + i);
 		MemoryContext old = MemoryContextSwitchTo(tmp);
 
-		if (m == NULL)
-			move_sealed_entry(sealed.rel, snap, t->pend[i].entry_id, leaf_index);
+		if (!p->has_meta)
+			move_sealed_entry(sealed.rel, log, snap, p->entry_id, leaf_index);
 		else
 		{
-			m->values[Anum_gov_entry_leaf_hash - 1] =
-				bytea_datum(t->hashes + (size_t) i * hsize, hsize);
-			m->values[Anum_gov_entry_leaf_index - 1] = Int64GetDatum(leaf_index);
-			bulk_insert(&sealed, m->values, m->nulls);
+			Datum		v[Natts_gov_entry];
+			bool		nl[Natts_gov_entry];
+
+			memset(nl, 0, sizeof(nl));
+			v[Anum_gov_entry_entry_id - 1] = Int64GetDatum(p->entry_id);
+			v[Anum_gov_entry_ledger_id - 1] = Int32GetDatum(p->ledger_id);
+			v[Anum_gov_entry_log_id - 1] = Int32GetDatum(log->log_id);
+			v[Anum_gov_entry_recorded_at - 1] = TimestampTzGetDatum(p->recorded_at);
+			nl[Anum_gov_entry_recorded_at - 1] = p->recorded_at_null;
+			v[Anum_gov_entry_db_role - 1] = PointerGetDatum(p->db_role);
+			nl[Anum_gov_entry_db_role - 1] = (p->db_role == NULL);
+			v[Anum_gov_entry_subject - 1] = PointerGetDatum(p->subject);
+			nl[Anum_gov_entry_subject - 1] = (p->subject == NULL);
+			v[Anum_gov_entry_leaf_hash - 1] = bytea_datum(t->hashes + (size_t) i * hsize, hsize);
+			v[Anum_gov_entry_leaf_index - 1] = Int64GetDatum(leaf_index);
+			bulk_insert(&sealed, v, nl);
 		}
 		MemoryContextSwitchTo(old);
 		if ((i & 1023) == 1023)

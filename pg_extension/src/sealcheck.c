@@ -632,8 +632,11 @@ sealed_heap_merge(SealedCheck *st)
 			}
 			else
 			{
-				*(SealedRow *) hash_search(pend_l, &r.id, HASH_ENTER, NULL) = r;
-				ok = hash_get_num_entries(pend_l) <= SEALED_PENDING_MAX;
+				bool		dup;
+
+				/* two leaves of one entry waiting: the sort pairs them */
+				*(SealedRow *) hash_search(pend_l, &r.id, HASH_ENTER, &dup) = r;
+				ok = !dup && hash_get_num_entries(pend_l) <= SEALED_PENDING_MAX;
 			}
 		}
 		if (!ok)
@@ -657,17 +660,36 @@ sealed_heap_merge(SealedCheck *st)
 	}
 	table_endscan(lscan);
 	table_endscan(escan);
-	table_close(lrel, AccessShareLock);
-	table_close(erel, AccessShareLock);
 	if (ok)
 	{
+		/*
+		 * A leaf left waiting has no entry, or shares it with a leaf met
+		 * earlier: look the entry up, as the sort in entry id order would
+		 * pair it.
+		 */
 		hash_seq_init(&hs, pend_l);
 		while ((p = hash_seq_search(&hs)) != NULL)
-			leaf_with_entry(st, p, NULL);
+		{
+			ScanKeyData key;
+			SysScanDesc probe;
+			HeapTuple	etup;
+
+			ScanKeyInit(&key, Anum_gov_entry_entry_id, BTEqualStrategyNumber,
+						F_INT8EQ, Int64GetDatum(p->id));
+			probe = systable_beginscan(erel, GovGetCatalog()->entry_pkey, true,
+									   lc->snap, 1, &key);
+			etup = systable_getnext(probe);
+			if (HeapTupleIsValid(etup))
+				entry_row(etup, edesc, &r);
+			leaf_with_entry(st, p, HeapTupleIsValid(etup) ? &r : NULL);
+			systable_endscan(probe);
+		}
 		hash_seq_init(&hs, pend_e);
 		while ((p = hash_seq_search(&hs)) != NULL)
 			entry_without_leaf(st, p);
 	}
+	table_close(lrel, AccessShareLock);
+	table_close(erel, AccessShareLock);
 	hash_destroy(pend_l);
 	hash_destroy(pend_e);
 	return ok;
@@ -701,12 +723,12 @@ sealed_index_merge(SealedCheck *st)
 	Relation	lrel = table_open(lc->rels->leaf, AccessShareLock);
 	TupleDesc	edesc = RelationGetDescr(erel);
 	TupleDesc	ldesc = RelationGetDescr(lrel);
-	AttrNumber	sort_attno = 3;		/* entry_id */
-	Oid			sort_op = Int8LessOperator;
-	Oid			sort_coll = InvalidOid;
-	bool		nulls_first = false;
-	Tuplesortstate *sort = tuplesort_begin_heap(ldesc, 1, &sort_attno, &sort_op,
-												&sort_coll, &nulls_first,
+	AttrNumber	sort_attno[2] = {3, 2}; /* entry_id, leaf_index */
+	Oid			sort_op[2] = {Int8LessOperator, Int8LessOperator};
+	Oid			sort_coll[2] = {InvalidOid, InvalidOid};
+	bool		nulls_first[2] = {false, false};
+	Tuplesortstate *sort = tuplesort_begin_heap(ldesc, 2, sort_attno, sort_op,
+												sort_coll, nulls_first,
 												work_mem, NULL, TUPLESORT_NONE);
 	TupleTableSlot *in = table_slot_create(lrel, NULL);
 	TupleTableSlot *out = MakeSingleTupleTableSlot(ldesc, &TTSOpsMinimalTuple);
@@ -714,6 +736,7 @@ sealed_index_merge(SealedCheck *st)
 	SysScanDesc escan;
 	HeapTuple	etup;
 	bool		lhave;
+	bool		e_paired = false;
 	SealedRow	e;
 	SealedRow	l;
 	int64		n = 0;
@@ -740,16 +763,18 @@ sealed_index_merge(SealedCheck *st)
 			CHECK_FOR_INTERRUPTS();
 		if (!lhave || (etup != NULL && e.id < l.id))
 		{
-			entry_without_leaf(st, &e);
+			if (!e_paired)
+				entry_without_leaf(st, &e);
+			e_paired = false;
 			if ((etup = systable_getnext_ordered(escan, ForwardScanDirection)) != NULL)
 				entry_row(etup, edesc, &e);
 			continue;
 		}
+		/* every leaf of an entry is paired with it */
 		if (etup != NULL && e.id == l.id)
 		{
 			leaf_with_entry(st, &l, &e);
-			if ((etup = systable_getnext_ordered(escan, ForwardScanDirection)) != NULL)
-				entry_row(etup, edesc, &e);
+			e_paired = true;
 		}
 		else
 			leaf_with_entry(st, &l, NULL);
@@ -771,11 +796,11 @@ sealed_index_merge(SealedCheck *st)
  * queued.
  *
  * Sealed entries (govledger.entry_sealed) are paired with their leaves
- * (govledger.leaf) in one pass over both heaps, or, when the heaps are
- * far out of step, by a merge in entry id order (an index scan and a
- * sort); the
- * queue, normally small, is held in a hash table.  No join spills, and
- * memory stays bounded whatever the size of the log.  The first failure
+ * (govledger.leaf) in one pass over both heaps, or, when the heaps are far
+ * out of step, by a merge in entry id order (an index scan and a sort);
+ * every leaf is paired with the entry it names.  The queue, normally
+ * small, is held in a hash table.  Memory stays bounded whatever the size
+ * of the log (the sort spills beyond work_mem).  The first failure
  * reported is the one with the lowest entry id (leaves: leaf index),
  * whatever order the rows were met in.
  */

@@ -457,9 +457,9 @@ vacuum_queue(bool full)
  * rows are counted, not taken from reltuples: a VACUUM that skipped the
  * pages it had already emptied (all-visible) keeps the estimate of an
  * earlier VACUUM, which ran while a backlog was half sealed.  The count
- * stops as soon as the queue is known not to be bloated; it runs only
- * when the queue has over QUEUE_COMPACT_MIN_PAGES pages, and reads no
- * more than each seal does.
+ * stops as soon as the queue is known not to be bloated, and runs only
+ * when the queue has over QUEUE_COMPACT_MIN_PAGES pages, at most once in
+ * QUEUE_COMPACT_RETRY_MS.
  */
 static bool
 queue_bloated(void)
@@ -519,11 +519,12 @@ GovSealerMain(Datum arg)
 		if (TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
 									   QUEUE_VACUUM_MS))
 		{
-			if (vacuum_queue(false) && queue_bloated() &&
+			/* the queue is checked for bloat at most once a retry interval */
+			if (vacuum_queue(false) &&
 				TimestampDifferenceExceeds(last_compact, GetCurrentTimestamp(),
 										   QUEUE_COMPACT_RETRY_MS))
 			{
-				if (vacuum_queue(true))
+				if (queue_bloated() && vacuum_queue(true))
 					ereport(LOG,
 							(errmsg("govledger sealer: compacted the queue after a backlog")));
 				last_compact = GetCurrentTimestamp();

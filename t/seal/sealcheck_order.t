@@ -65,6 +65,12 @@ my @cases = (
 		WHERE entry_id = (SELECT entry_id FROM govledger.leaf WHERE leaf_index = 5000);} ],
 	[ 'an entry pointed at another leaf', q{UPDATE govledger.entry_sealed SET leaf_index = 41
 		WHERE entry_id = (SELECT entry_id FROM govledger.leaf WHERE leaf_index = 42);} ],
+	[ 'an entry given a second leaf', q{INSERT INTO govledger.leaf
+		SELECT log_id, 210000, entry_id, leaf_hash FROM govledger.leaf WHERE leaf_index = 300;} ],
+	[ 'an entry given a second leaf, recorded there', q{INSERT INTO govledger.leaf
+		SELECT log_id, 210000, entry_id, leaf_hash FROM govledger.leaf WHERE leaf_index = 300;
+		UPDATE govledger.entry_sealed SET leaf_index = 210000
+		WHERE entry_id = (SELECT entry_id FROM govledger.leaf WHERE leaf_index = 300);} ],
 );
 for my $c (@cases)
 {

@@ -65,8 +65,7 @@ like(damaged(qq{DELETE FROM govledger.leaf WHERE log_id = $logid AND leaf_index 
      qr/\Q$log\E\.sealed: entry \d+ is neither sealed nor queued/, 'the last entries and block deleted: named');
 # each sealed entry records its leaf; pointing it at another leaf is named,
 # and proofs refuse it
-my ($e20, $e21) = split /\|/, GovTest::psql(qq{SELECT string_agg(entry_id::text, '|' ORDER BY leaf_index)
-	FROM govledger.leaf WHERE log_id = $logid AND leaf_index IN (20, 21)});
+my $e21 = GovTest::psql(qq{SELECT entry_id FROM govledger.leaf WHERE log_id = $logid AND leaf_index = 21});
 is(GovTest::psql(qq{SELECT leaf_index FROM govledger.entry_sealed WHERE entry_id = $e21}), 21,
    'a sealed entry records the index of its leaf');
 like(damaged(qq{UPDATE govledger.entry_sealed SET leaf_index = 20 WHERE entry_id = $e21}),
@@ -78,6 +77,21 @@ GovTest::psql(qq{SET client_min_messages = warning; BEGIN;
 	SELECT govledger.inclusion_proof('$tbl', $e21); ROLLBACK;}, allow_error => 1, error => \$proof_err);
 like($proof_err // '', qr/leaf 20 of log "\Q$log\E" does not hold entry $e21, which records it as its leaf/,
      'an inclusion proof of that entry is refused');
+# an entry queued again while it is sealed, or queued twice, is not sealed
+for my $c ([ 'queued again while sealed', '', qq{INSERT INTO govledger.unsealed (entry_id, log_id, leaf_hash)
+				SELECT entry_id, log_id, leaf_hash FROM govledger.leaf WHERE log_id = $logid AND leaf_index = 21},
+			 qr/entry $e21 is queued again in log "\Q$log\E" but is already sealed as leaf 21/ ],
+		   [ 'queued twice', "INSERT INTO $tbl VALUES (1000, 'x');",
+			 qq{INSERT INTO govledger.unsealed SELECT * FROM govledger.unsealed WHERE log_id = $logid},
+			 qr/entry \d+ is queued twice in log "\Q$log\E"/ ])
+{
+	my ($name, $insert, $sql, $re) = @$c;
+	my $err;
+	GovTest::psql(qq{SET client_min_messages = warning; BEGIN; $insert SET LOCAL session_replication_role = replica;
+		$sql; SET LOCAL session_replication_role = origin; SELECT govledger.seal('$log'); ROLLBACK;},
+		allow_error => 1, error => \$err);
+	like($err // 'sealed', $re, "an entry $name is refused by the sealer");
+}
 like(damaged(qq{DELETE FROM govledger.block WHERE log_id = $logid AND block_no = 2}),
      qr/\Q$log\E\.blocks: block 2 is missing/, 'a block removed from the middle is named');
 like(damaged(qq{DELETE FROM govledger.block WHERE log_id = $logid
