@@ -650,7 +650,7 @@ take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("entry " INT64_FORMAT " is queued twice in log \"%s\"",
 							pend[i].entry_id, log->name),
-					 errhint("Run govledger.verify() to locate the damage.")));
+					 errhint("Delete one of its rows from govledger.unsealed; govledger.verify() names the damage.")));
 	t->n = n;
 	t->pend = pend;
 	t->hashes = palloc(hsize * Max(n, 1));
@@ -661,57 +661,56 @@ take_unsealed(const GovLog *log, Snapshot snap, TakenEntries *t)
 
 /*
  * Point the stored entry entry_id, re-queued, at its new leaf.  Refused
- * while the leaf it records still holds it: that would seal it twice.  A
- * queue row without metadata whose entry is missing only gets its leaf,
- * which verify() reports as a leaf without entry.
+ * when the entry is not stored (a re-queue row stands only for a sealed
+ * entry) and while the leaf it records still holds it: either way it
+ * would be sealed twice.  lrel is govledger.leaf, opened by the caller.
  */
 static void
-move_sealed_entry(Relation erel, const GovLog *log, Snapshot snap,
-				  int64 entry_id, int64 leaf_index)
+move_sealed_entry(Relation erel, Relation lrel, Oid leaf_pkey, const GovLog *log,
+				  Snapshot snap, int64 entry_id, int64 leaf_index)
 {
 	ScanKeyData key[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
-	GovSealRels rels;
+	Datum		v[Natts_gov_entry];
+	bool		nl[Natts_gov_entry];
+	HeapTuple	newtup;
+	SysScanDesc lscan;
+	HeapTuple	ltup;
+	bool		isnull;
 
-	GovSealRelsLookup(&rels);
 	ScanKeyInit(&key[0], Anum_gov_entry_entry_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(entry_id));
 	scan = systable_beginscan(erel, GovGetCatalog()->entry_pkey, true, snap, 1, key);
 	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		Datum		v[Natts_gov_entry];
-		bool		nl[Natts_gov_entry];
-		HeapTuple	newtup;
-		Relation	lrel = table_open(rels.leaf, AccessShareLock);
-		SysScanDesc lscan;
-		HeapTuple	ltup;
-		bool		isnull;
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("entry " INT64_FORMAT " is queued again in log \"%s\" without its metadata but was never sealed",
+						entry_id, log->name),
+				 errhint("Delete that row from govledger.unsealed; govledger.verify() names the damage.")));
 
-		heap_deform_tuple(tup, RelationGetDescr(erel), v, nl);
-		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
-					v[Anum_gov_entry_log_id - 1]);
-		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ,
-					v[Anum_gov_entry_leaf_index - 1]);
-		lscan = systable_beginscan(lrel, rels.leaf_pkey, true, snap, 2, key);
-		ltup = systable_getnext(lscan);
-		if (HeapTupleIsValid(ltup) &&
-			DatumGetInt64(heap_getattr(ltup, 3, RelationGetDescr(lrel), &isnull)) == entry_id)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("entry " INT64_FORMAT " is queued again in log \"%s\" but is already sealed as leaf " INT64_FORMAT,
-							entry_id, log->name, DatumGetInt64(v[Anum_gov_entry_leaf_index - 1])),
-					 errhint("Run govledger.verify() to locate the damage.")));
-		systable_endscan(lscan);
-		table_close(lrel, AccessShareLock);
+	heap_deform_tuple(tup, RelationGetDescr(erel), v, nl);
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
+				v[Anum_gov_entry_log_id - 1]);
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ,
+				v[Anum_gov_entry_leaf_index - 1]);
+	lscan = systable_beginscan(lrel, leaf_pkey, true, snap, 2, key);
+	ltup = systable_getnext(lscan);
+	if (HeapTupleIsValid(ltup) &&
+		DatumGetInt64(heap_getattr(ltup, 3, RelationGetDescr(lrel), &isnull)) == entry_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("entry " INT64_FORMAT " is queued again in log \"%s\" but is already sealed as leaf " INT64_FORMAT,
+						entry_id, log->name, DatumGetInt64(v[Anum_gov_entry_leaf_index - 1])),
+				 errhint("Delete that row from govledger.unsealed; govledger.verify() names the damage.")));
+	systable_endscan(lscan);
 
-		v[Anum_gov_entry_leaf_index - 1] = Int64GetDatum(leaf_index);
-		nl[Anum_gov_entry_leaf_index - 1] = false;
-		newtup = heap_form_tuple(RelationGetDescr(erel), v, nl);
-		GovUpdateTuple(erel, &tup->t_self, newtup);
-		heap_freetuple(newtup);
-	}
+	v[Anum_gov_entry_leaf_index - 1] = Int64GetDatum(leaf_index);
+	nl[Anum_gov_entry_leaf_index - 1] = false;
+	newtup = heap_form_tuple(RelationGetDescr(erel), v, nl);
+	GovUpdateTuple(erel, &tup->t_self, newtup);
+	heap_freetuple(newtup);
 	systable_endscan(scan);
 }
 
@@ -728,8 +727,12 @@ write_sealed_entries(const GovLog *log, const TakenEntries *t,
 											  "govledger sealed entries",
 											  ALLOCSET_DEFAULT_SIZES);
 	size_t		hsize = log->hash->size;
+	GovSealRels rels;
+	Relation	lrel;
 	int			i;
 
+	GovSealRelsLookup(&rels);
+	lrel = table_open(rels.leaf, AccessShareLock);
 	bulk_open(&sealed, GovGetCatalog()->entry);
 	for (i = 0; i < t->n; i++)
 	{
@@ -738,7 +741,8 @@ write_sealed_entries(const GovLog *log, const TakenEntries *t,
 		MemoryContext old = MemoryContextSwitchTo(tmp);
 
 		if (!p->has_meta)
-			move_sealed_entry(sealed.rel, log, snap, p->entry_id, leaf_index);
+			move_sealed_entry(sealed.rel, lrel, rels.leaf_pkey, log, snap,
+							  p->entry_id, leaf_index);
 		else
 		{
 			Datum		v[Natts_gov_entry];
@@ -766,6 +770,7 @@ write_sealed_entries(const GovLog *log, const TakenEntries *t,
 		}
 	}
 	bulk_close(&sealed);
+	table_close(lrel, AccessShareLock);
 	MemoryContextDelete(tmp);
 }
 

@@ -364,6 +364,7 @@ typedef struct QueuedItem
 	int64		entry_id;		/* hash key */
 	int32		log_id;
 	bool		has_meta;		/* an entry (not a bare re-queued leaf) */
+	int			copies;			/* queue rows with this entry id */
 	int			hlen;
 	uint8		hash[GL_HASH_MAX_SIZE];
 } QueuedItem;
@@ -397,7 +398,11 @@ load_queue(Snapshot snap)
 		}
 		q = hash_search(queue, &id, HASH_ENTER, &found);
 		if (found)
+		{
+			q->copies++;
 			continue;
+		}
+		q->copies = 1;
 		q->log_id = DatumGetInt32(heap_getattr(tup, Anum_gov_unsealed_log_id, desc, &isnull));
 		(void) heap_getattr(tup, Anum_gov_unsealed_ledger_id, desc, &isnull);
 		q->has_meta = !isnull;
@@ -523,11 +528,12 @@ entry_without_leaf(SealedCheck *st, const SealedRow *e)
 
 /* A leaf, with its sealed entry or NULL when there is none. */
 static void
-leaf_with_entry(SealedCheck *st, const SealedRow *l, const SealedRow *e)
+leaf_with_entry(SealedCheck *st, const SealedRow *l, const SealedRow *e,
+				bool first)
 {
 	QueuedItem *q = NULL;
 
-	if (e != NULL && e->log_id == st->log_id)
+	if (e != NULL && first && e->log_id == st->log_id)
 		st->nentries++;
 	if (st->queue != NULL)
 		q = hash_search(st->queue, &l->id, HASH_FIND, NULL);
@@ -627,7 +633,7 @@ sealed_heap_merge(SealedCheck *st)
 			leaf_row(tup, ldesc, &r);
 			if ((p = hash_search(pend_e, &r.id, HASH_FIND, NULL)) != NULL)
 			{
-				leaf_with_entry(st, &r, p);
+				leaf_with_entry(st, &r, p, true);
 				hash_search(pend_e, &r.id, HASH_REMOVE, NULL);
 			}
 			else
@@ -648,7 +654,7 @@ sealed_heap_merge(SealedCheck *st)
 			entry_row(tup, edesc, &r);
 			if ((p = hash_search(pend_l, &r.id, HASH_FIND, NULL)) != NULL)
 			{
-				leaf_with_entry(st, p, &r);
+				leaf_with_entry(st, p, &r, true);
 				hash_search(pend_l, &r.id, HASH_REMOVE, NULL);
 			}
 			else
@@ -681,7 +687,8 @@ sealed_heap_merge(SealedCheck *st)
 			etup = systable_getnext(probe);
 			if (HeapTupleIsValid(etup))
 				entry_row(etup, edesc, &r);
-			leaf_with_entry(st, p, HeapTupleIsValid(etup) ? &r : NULL);
+			/* an existing entry was paired with its other leaf already */
+			leaf_with_entry(st, p, HeapTupleIsValid(etup) ? &r : NULL, false);
 			systable_endscan(probe);
 		}
 		hash_seq_init(&hs, pend_e);
@@ -773,11 +780,11 @@ sealed_index_merge(SealedCheck *st)
 		/* every leaf of an entry is paired with it */
 		if (etup != NULL && e.id == l.id)
 		{
-			leaf_with_entry(st, &l, &e);
+			leaf_with_entry(st, &l, &e, !e_paired);
 			e_paired = true;
 		}
 		else
-			leaf_with_entry(st, &l, NULL);
+			leaf_with_entry(st, &l, NULL, true);
 		if ((lhave = tuplesort_gettupleslot(sort, true, false, out, NULL)))
 			leaf_row_slot(out, &l);
 	}
@@ -838,8 +845,16 @@ check_sealed(LogCheck *lc, HTAB *queue)
 
 		hash_seq_init(&hs, queue);
 		while ((q = hash_seq_search(&hs)) != NULL)
-			if (q->has_meta && q->log_id == st.log_id)
+		{
+			if (q->log_id != st.log_id)
+				continue;
+			if (q->has_meta)
 				st.nentries++;
+			/* the sealer refuses it: it would be sealed twice */
+			if (q->copies > 1)
+				first_fail(&st.twice, q->entry_id, lc->cxt,
+						   "entry " INT64_FORMAT " is queued %d times", q->entry_id, q->copies);
+		}
 	}
 	report_fail(lc->leaves, lc->cxt, &st.badleaf);
 	report_fail(lc->sealed, lc->cxt, &st.lost);

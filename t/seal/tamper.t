@@ -81,6 +81,9 @@ like($proof_err // '', qr/leaf 20 of log "\Q$log\E" does not hold entry $e21, wh
 for my $c ([ 'queued again while sealed', '', qq{INSERT INTO govledger.unsealed (entry_id, log_id, leaf_hash)
 				SELECT entry_id, log_id, leaf_hash FROM govledger.leaf WHERE log_id = $logid AND leaf_index = 21},
 			 qr/entry $e21 is queued again in log "\Q$log\E" but is already sealed as leaf 21/ ],
+		   [ 'queued again without ever being sealed', '', qq{INSERT INTO govledger.unsealed (entry_id, log_id, leaf_hash)
+				VALUES (987654321, $logid, sha256('x'))},
+			 qr/entry 987654321 is queued again in log "\Q$log\E" without its metadata but was never sealed/ ],
 		   [ 'queued twice', "INSERT INTO $tbl VALUES (1000, 'x');",
 			 qq{INSERT INTO govledger.unsealed SELECT * FROM govledger.unsealed WHERE log_id = $logid},
 			 qr/entry \d+ is queued twice in log "\Q$log\E"/ ])
@@ -92,6 +95,9 @@ for my $c ([ 'queued again while sealed', '', qq{INSERT INTO govledger.unsealed 
 		allow_error => 1, error => \$err);
 	like($err // 'sealed', $re, "an entry $name is refused by the sealer");
 }
+like(damaged(qq{INSERT INTO $tbl VALUES (1001, 'y');
+		INSERT INTO govledger.unsealed SELECT * FROM govledger.unsealed WHERE log_id = $logid}),
+     qr/\Q$log\E\.sealed: entry \d+ is queued 2 times/, 'an entry queued twice is named');
 like(damaged(qq{DELETE FROM govledger.block WHERE log_id = $logid AND block_no = 2}),
      qr/\Q$log\E\.blocks: block 2 is missing/, 'a block removed from the middle is named');
 like(damaged(qq{DELETE FROM govledger.block WHERE log_id = $logid
