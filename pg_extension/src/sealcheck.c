@@ -624,6 +624,10 @@ sealed_heap_merge(SealedCheck *st)
 
 	while (ok && (!l_done || !e_done))
 	{
+		SealedRow	e;
+		bool		have_l = false;
+		bool		have_e = false;
+
 		if ((++n & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 		if (!l_done && (tup = heap_getnext(lscan, ForwardScanDirection)) == NULL)
@@ -631,7 +635,26 @@ sealed_heap_merge(SealedCheck *st)
 		else if (!l_done)
 		{
 			leaf_row(tup, ldesc, &r);
-			if ((p = hash_search(pend_e, &r.id, HASH_FIND, NULL)) != NULL)
+			have_l = true;
+		}
+		if (!e_done && (tup = heap_getnext(escan, ForwardScanDirection)) == NULL)
+			e_done = true;
+		else if (!e_done)
+		{
+			entry_row(tup, edesc, &e);
+			have_e = true;
+		}
+
+		/* the usual case: the two heaps in step */
+		if (have_l && have_e && r.id == e.id)
+		{
+			leaf_with_entry(st, &r, &e, true);
+			continue;
+		}
+		if (have_l)
+		{
+			if (hash_get_num_entries(pend_e) > 0 &&
+				(p = hash_search(pend_e, &r.id, HASH_FIND, NULL)) != NULL)
 			{
 				leaf_with_entry(st, &r, p, true);
 				hash_search(pend_e, &r.id, HASH_REMOVE, NULL);
@@ -645,21 +668,17 @@ sealed_heap_merge(SealedCheck *st)
 				ok = !dup && hash_get_num_entries(pend_l) <= SEALED_PENDING_MAX;
 			}
 		}
-		if (!ok)
-			break;
-		if (!e_done && (tup = heap_getnext(escan, ForwardScanDirection)) == NULL)
-			e_done = true;
-		else if (!e_done)
+		if (have_e && ok)
 		{
-			entry_row(tup, edesc, &r);
-			if ((p = hash_search(pend_l, &r.id, HASH_FIND, NULL)) != NULL)
+			if (hash_get_num_entries(pend_l) > 0 &&
+				(p = hash_search(pend_l, &e.id, HASH_FIND, NULL)) != NULL)
 			{
-				leaf_with_entry(st, p, &r, true);
-				hash_search(pend_l, &r.id, HASH_REMOVE, NULL);
+				leaf_with_entry(st, p, &e, true);
+				hash_search(pend_l, &e.id, HASH_REMOVE, NULL);
 			}
 			else
 			{
-				*(SealedRow *) hash_search(pend_e, &r.id, HASH_ENTER, NULL) = r;
+				*(SealedRow *) hash_search(pend_e, &e.id, HASH_ENTER, NULL) = e;
 				ok = hash_get_num_entries(pend_e) <= SEALED_PENDING_MAX;
 			}
 		}
