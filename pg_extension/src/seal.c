@@ -109,15 +109,41 @@ typedef struct BulkRel
 	MemoryContext cxt;			/* scratch, reset at each flush */
 	MemoryContext slot_cxt;		/* the slots: that of bulk_open() */
 	TupleDesc	slot_desc;		/* unpinned copy: slots cost no resource owner work */
-	AttrNumber	sort_attno;		/* an int8 column to write rows in order of, or 0 */
 } BulkRel;
+
+/*
+ * An entry taken from the queue, with its metadata (the texts detoasted
+ * copies in the batch's context), written to govledger.entry_sealed once
+ * its leaf index is known.  Without metadata (ledger_id NULL in the
+ * queue) it re-queues an entry already in govledger.entry_sealed.
+ */
+typedef struct Pending
+{
+	int64		entry_id;
+	int			slot;			/* its hash in the taken order */
+	bool		has_meta;
+	bool		recorded_at_null;
+	int32		ledger_id;
+	TimestampTz recorded_at;
+	text	   *db_role;		/* NULL when NULL */
+	text	   *subject;		/* NULL when NULL */
+} Pending;
+
+/* The entries one seal takes, sorted by entry id */
+typedef struct TakenEntries
+{
+	int			n;
+	Pending    *pend;
+	uint8	   *hashes;			/* n hashes, in sorted order */
+	MemoryContext meta_cxt;		/* the entries' texts */
+} TakenEntries;
 
 /* State of one seal while leaves are appended */
 typedef struct SealState
 {
 	const GovLog *log;
 	uint64		first_index;	/* leaf index of entries[0] */
-	int64	   *entry_ids;
+	const Pending *pend;		/* the batch's entries, in leaf order */
 	uint8	   *hashes;
 	BulkRel		leaf;
 	BulkRel		subtree;
@@ -362,24 +388,10 @@ bulk_open(BulkRel *b, Oid relid)
 								   ALLOCSET_DEFAULT_SIZES);
 }
 
-/* qsort_arg comparator of slots by their int8 column *arg */
-static int
-slot_int8_cmp(const void *a, const void *b, void *arg)
-{
-	TupleTableSlot *x = *(TupleTableSlot *const *) a;
-	TupleTableSlot *y = *(TupleTableSlot *const *) b;
-	AttrNumber	attno = *(AttrNumber *) arg;
-	bool		isnull;
-	int64		u = DatumGetInt64(slot_getattr(x, attno, &isnull));
-	int64		v = DatumGetInt64(slot_getattr(y, attno, &isnull));
-
-	return u < v ? -1 : u > v ? 1 : 0;
-}
-
 /*
- * Write the buffered rows, then their index entries.  Rows are written
- * in order of sort_attno when it is set, so that an index on that column
- * takes its entries in key order (mostly on its rightmost page).
+ * Write the buffered rows, then their index entries.  Callers buffer rows
+ * in key order (leaves, subtrees and sealed entries all are), so that the
+ * indexes take their entries mostly on their rightmost pages.
  */
 static void
 bulk_flush(BulkRel *b)
@@ -390,9 +402,6 @@ bulk_flush(BulkRel *b)
 
 	if (n == 0)
 		return;
-	if (b->sort_attno > 0)
-		qsort_arg(b->slots, n, sizeof(TupleTableSlot *), slot_int8_cmp,
-				  &b->sort_attno);
 	/* what the inserts allocate goes with the reset below */
 	old = MemoryContextSwitchTo(b->cxt);
 	heap_multi_insert(b->rel, b->slots, n, b->cid, 0, b->bis);
@@ -517,7 +526,7 @@ store_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 
 		values[0] = Int32GetDatum(st->log->log_id);
 		values[1] = Int64GetDatum((int64) index);
-		values[2] = Int64GetDatum(st->entry_ids[index - st->first_index]);
+		values[2] = Int64GetDatum(st->pend[index - st->first_index].entry_id);
 		values[3] = bytea_datum(hash, hsize);
 		bulk_insert(&st->leaf, values, nulls);
 	}
@@ -536,33 +545,6 @@ store_subtree(void *arg, int level, uint64_t index, const uint8_t *hash)
 	MemoryContextSwitchTo(old);
 	return 0;
 }
-
-/*
- * An entry taken from the queue, with its metadata (the texts detoasted
- * copies in the batch's context), written to govledger.entry_sealed once
- * its leaf index is known.  Without metadata (ledger_id NULL in the
- * queue) it re-queues an entry already in govledger.entry_sealed.
- */
-typedef struct Pending
-{
-	int64		entry_id;
-	int			slot;			/* its hash in the taken order */
-	bool		has_meta;
-	bool		recorded_at_null;
-	int32		ledger_id;
-	TimestampTz recorded_at;
-	text	   *db_role;		/* NULL when NULL */
-	text	   *subject;		/* NULL when NULL */
-} Pending;
-
-/* The entries one seal takes, sorted by entry id */
-typedef struct TakenEntries
-{
-	int			n;
-	Pending    *pend;
-	uint8	   *hashes;			/* n hashes, in sorted order */
-	MemoryContext meta_cxt;		/* the entries' texts */
-} TakenEntries;
 
 static int
 pending_cmp(const void *a, const void *b)
@@ -688,7 +670,7 @@ move_sealed_entry(Relation erel, Relation lrel, Oid leaf_pkey, const GovLog *log
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("entry " INT64_FORMAT " is queued again in log \"%s\" without its metadata but was never sealed",
 						entry_id, log->name),
-				 errhint("Delete that row from govledger.unsealed; govledger.verify() names the damage.")));
+				 errhint("Delete that row from govledger.unsealed.")));
 
 	heap_deform_tuple(tup, RelationGetDescr(erel), v, nl);
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT4EQ,
@@ -847,7 +829,6 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	GovBlock	last;
 	TakenEntries taken;
 	uint8	   *hashes;
-	int64	   *ids;
 	int			n;
 	GlMerkleFrontier *f;
 	uint8		root[GL_HASH_MAX_SIZE];
@@ -886,9 +867,6 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 		UnregisterSnapshot(snap);
 		return last.tree_size;
 	}
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n; i++)
-		ids[i] = taken.pend[i].entry_id;
 
 	/* the right edge of the stored tree must match the last checkpoint */
 	f = palloc(sizeof(GlMerkleFrontier));
@@ -918,7 +896,7 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	memset(&st, 0, sizeof(st));
 	st.log = log;
 	st.first_index = last.exists ? (uint64) last.tree_size : 0;
-	st.entry_ids = ids;
+	st.pend = taken.pend;
 	st.hashes = hashes;
 	st.tmp = AllocSetContextCreate(CurrentMemoryContext, "govledger seal",
 								   ALLOCSET_DEFAULT_SIZES);
@@ -954,7 +932,6 @@ GovSealLog(const GovLog *log, bool wait, bool *sealed, bool *more)
 	CommandCounterIncrement();
 	UnregisterSnapshot(snap);
 	pfree(f);
-	pfree(ids);
 	pfree(hashes);
 	pfree(taken.pend);
 	MemoryContextDelete(taken.meta_cxt);
