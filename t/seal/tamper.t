@@ -57,8 +57,12 @@ like(damaged(qq{UPDATE govledger.block SET prev_hash = sha256('forged') WHERE lo
      qr/\Q$log\E\.blocks: block 3: previous-hash link broken/, "a broken previous-hash link is named");
 like(damaged(qq{UPDATE govledger.block SET sealed_at = sealed_at + interval '1 hour' WHERE log_id = $logid AND block_no = 2}),
      qr/\Q$log\E\.blocks: block 2: block hash does not match/, 'an edited block is named');
-like(damaged(qq{UPDATE govledger.block SET checkpoint = regexp_replace(checkpoint, '(\\S{20})\\S(\\S{20}=\\n)\$', '\\1A\\2')
-		WHERE log_id = $logid AND block_no = 4}),
+# one base64 character of the signature, 21 before its final '=\n',
+# changed to another (always: a fixed replacement would match it 1 time in 64)
+like(damaged(qq{UPDATE govledger.block SET checkpoint = overlay(checkpoint
+		PLACING CASE substr(checkpoint, length(checkpoint) - 22, 1) WHEN 'A' THEN 'B' ELSE 'A' END
+		FROM length(checkpoint) - 22 FOR 1)
+		WHERE log_id = $logid AND block_no = 4 AND checkpoint ~ '\\S{21}=\\n\$'}),
      qr/\Q$log\E\.blocks: block 4: checkpoint: invalid signature/, 'an altered checkpoint signature is named');
 like(damaged(qq{DELETE FROM govledger.leaf WHERE log_id = $logid AND leaf_index >= 32;
 		DELETE FROM govledger.block WHERE log_id = $logid AND tree_size > 32}),
