@@ -599,7 +599,9 @@ pending_table(const char *name)
  * table of pending rows: a missing or moved row costs one pending row,
  * not a read-ahead.  Returns false (having reported nothing) when more
  * than SEALED_PENDING_MAX rows of either kind would have to wait, for
- * example after a rewrite of either table.
+ * example after a rewrite of either table.  Both scans start at block 0:
+ * a synchronized scan, joining another scan of a large table midway,
+ * would put the heaps out of step.
  */
 static bool
 sealed_heap_merge(SealedCheck *st)
@@ -609,8 +611,10 @@ sealed_heap_merge(SealedCheck *st)
 	Relation	lrel = table_open(lc->rels->leaf, AccessShareLock);
 	TupleDesc	edesc = RelationGetDescr(erel);
 	TupleDesc	ldesc = RelationGetDescr(lrel);
-	TableScanDesc escan = table_beginscan(erel, lc->snap, 0, NULL);
-	TableScanDesc lscan = table_beginscan(lrel, lc->snap, 0, NULL);
+	TableScanDesc escan = table_beginscan_strat(erel, lc->snap, 0, NULL,
+												true, false);
+	TableScanDesc lscan = table_beginscan_strat(lrel, lc->snap, 0, NULL,
+												true, false);
 	HTAB	   *pend_e = pending_table("govledger sealcheck pending entries");
 	HTAB	   *pend_l = pending_table("govledger sealcheck pending leaves");
 	bool		e_done = false;
