@@ -531,6 +531,14 @@ GovSealerMain(Datum arg)
 			}
 			last_vacuum = GetCurrentTimestamp();
 		}
+
+		/*
+		 * Report the rows written and deleted to the statistics system (at
+		 * most once a second), as a backend does when it goes idle: the
+		 * counts in pg_stat_all_tables, and the autovacuum and autoanalyze
+		 * of the sealed tables that depend on them.
+		 */
+		pgstat_report_stat(false);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 gov_seal_interval, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
