@@ -8,12 +8,7 @@
 CREATE FUNCTION govledger.insert_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'govledger_insert_trigger' LANGUAGE C;
 COMMENT ON FUNCTION govledger.insert_trigger() IS
-	'INSERT row trigger of a ledger table: BEFORE, sets the row''s ledger_entry_id and records the row as an entry unless the row could still be skipped or changed; AFTER (WHEN govledger._record_after), records the stored row';
-
-CREATE FUNCTION govledger._record_after(tbl regclass) RETURNS bool
-	AS 'MODULE_PATHNAME', 'govledger_record_after' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION govledger._record_after(regclass) IS
-	'Internal to the insert triggers (WHEN clause of the AFTER trigger): true when the row being inserted is recorded after it is stored (INSERT ... ON CONFLICT, a later BEFORE INSERT trigger, stored generated columns), false when the BEFORE trigger recorded it';
+	'BEFORE INSERT row trigger of a ledger table: sets the row''s ledger_entry_id and records the row as an entry; where the row could still be skipped or changed (INSERT ... ON CONFLICT, a later BEFORE INSERT trigger, stored generated columns), records it as stored when the statement ends, and a row not stored gets no entry';
 
 CREATE FUNCTION govledger.append_only_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'govledger_append_only_trigger' LANGUAGE C;

@@ -27,9 +27,6 @@ INSERT INTO govledger.ledger (ledger_id, relid, name, log_id, protected_at)
 
 CREATE TRIGGER zz_govledger_insert BEFORE INSERT ON govledger.ddl_event
 	FOR EACH ROW EXECUTE FUNCTION govledger.insert_trigger();
-CREATE TRIGGER zz_govledger_record AFTER INSERT ON govledger.ddl_event
-	FOR EACH ROW WHEN (govledger._record_after('govledger.ddl_event'))
-	EXECUTE FUNCTION govledger.insert_trigger();
 CREATE TRIGGER zz_govledger_append_only BEFORE UPDATE OR DELETE
 	ON govledger.ddl_event
 	FOR EACH STATEMENT EXECUTE FUNCTION govledger.append_only_trigger();

@@ -159,28 +159,43 @@ GovNextEntryId(void)
 /*
  * GovRecordEntry
  *		Record the row desc/values/nulls of ledger as entry entry_id (a new
- *		id when entry_id is 0 or less): hash its canonical encoding and
- *		queue the entry.  Returns the entry id, which
- *		the row's ledger_entry_id must hold.  Runs in the caller's (per-row)
- *		memory context.
+ *		id when entry_id is 0 or less), inserted now by the current role
+ *		and subject: hash its canonical encoding and queue the entry.
+ *		Returns the entry id, which the row's ledger_entry_id must hold.
+ *		Runs in the caller's (per-row) memory context.
  */
 int64
 GovRecordEntry(GovLedger *ledger, int64 entry_id, TupleDesc desc,
 			   Datum *values, bool *nulls)
 {
-	const GovCatalog *cat = GovGetCatalog();
 	GovEntryMeta meta;
+
+	meta.entry_id = entry_id > 0 ? entry_id :
+		nextval_internal(GovGetCatalog()->entry_seq, false);
+	meta.recorded_at = GetCurrentTransactionStartTimestamp();
+	meta.db_role = GovCurrentRole();
+	meta.subject = GovCurrentSubject();
+	GovRecordEntryMeta(ledger, &meta, desc, values, nulls);
+	return meta.entry_id;
+}
+
+/*
+ * GovRecordEntryMeta
+ *		Record the row desc/values/nulls of ledger as the entry meta
+ *		describes (id, time, role, subject), as GovRecordEntry does.
+ */
+void
+GovRecordEntryMeta(GovLedger *ledger, const GovEntryMeta *m, TupleDesc desc,
+				   Datum *values, bool *nulls)
+{
+	const GovCatalog *cat = GovGetCatalog();
+	GovEntryMeta meta = *m;
 	uint8		leaf[GL_HASH_MAX_SIZE];
 	bytea	   *leafd;
 	Relation	rel;
 	Datum		uv[Natts_gov_unsealed];
 	bool		un[Natts_gov_unsealed];
 	HeapTuple	tup;
-
-	meta.entry_id = entry_id > 0 ? entry_id : nextval_internal(cat->entry_seq, false);
-	meta.recorded_at = GetCurrentTransactionStartTimestamp();
-	meta.db_role = GovCurrentRole();
-	meta.subject = GovCurrentSubject();
 
 	if (encode_buf == NULL)
 	{
@@ -224,6 +239,4 @@ GovRecordEntry(GovLedger *ledger, int64 entry_id, TupleDesc desc,
 	heap_freetuple(tup);
 	/* held until the end of the transaction, like any DML lock */
 	table_close(rel, NoLock);
-
-	return meta.entry_id;
 }

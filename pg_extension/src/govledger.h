@@ -36,7 +36,6 @@
 
 /* Trigger names; the insert trigger sorts after ordinary names */
 #define GOV_TRIGGER_INSERT		"zz_govledger_insert"
-#define GOV_TRIGGER_RECORD		"zz_govledger_record"
 #define GOV_TRIGGER_MODIFY		"zz_govledger_append_only"
 #define GOV_TRIGGER_TRUNCATE	"zz_govledger_no_truncate"
 
@@ -176,6 +175,8 @@ extern const char *GovCurrentSubject(void);
 extern int64 GovNextEntryId(void);
 extern int64 GovRecordEntry(GovLedger *ledger, int64 entry_id, TupleDesc desc,
 							Datum *values, bool *nulls);
+extern void GovRecordEntryMeta(GovLedger *ledger, const GovEntryMeta *meta,
+							   TupleDesc desc, Datum *values, bool *nulls);
 extern void GovLeafHash(GovLedger *ledger, const char *data, int len,
 						uint8 *out);
 

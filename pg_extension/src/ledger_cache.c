@@ -31,8 +31,6 @@
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "nodes/primnodes.h"
-#include "nodes/readfuncs.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -267,32 +265,6 @@ column_cmp(const void *a, const void *b)
 }
 
 /*
- * Whether a trigger's WHEN clause (tgqual, a node tree in text form) is a
- * call of govledger._record_after(), as protect() installs it.
- */
-static bool
-qual_asks_record_after(const char *tgqual)
-{
-	Node	   *qual;
-	Oid			funcid;
-	char	   *name;
-	bool		result;
-
-	if (tgqual == NULL)
-		return false;
-	qual = (Node *) stringToNode(tgqual);
-	if (qual == NULL || !IsA(qual, FuncExpr))
-		return false;
-	funcid = ((FuncExpr *) qual)->funcid;
-	name = get_func_name(funcid);
-	result = name != NULL && strcmp(name, "_record_after") == 0 &&
-		get_func_namespace(funcid) == get_namespace_oid("govledger", true);
-	if (name)
-		pfree(name);
-	return result;
-}
-
-/*
  * Fill l from the ledger's catalog row and the relation's columns.
  * Allocates in ledger_cache_cxt.  Returns false when relid is not an
  * active ledger.
@@ -414,29 +386,17 @@ build_ledger(GovLedger *l, Oid relid)
 	}
 	/*
 	 * The BEFORE trigger may record the entry only when it is the last
-	 * BEFORE INSERT row trigger, no stored generated column is computed
-	 * after it, and the AFTER trigger asks govledger._record_after() in
-	 * its WHEN clause.
+	 * BEFORE INSERT row trigger and no stored generated column is computed
+	 * after it; otherwise the row is recorded once stored.
 	 */
 	l->record_before = !(desc->constr && desc->constr->has_generated_stored);
+	for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
 	{
-		bool		when_found = false;
+		Trigger    *t = &rel->trigdesc->triggers[i];
 
-		for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
-		{
-			Trigger    *t = &rel->trigdesc->triggers[i];
-
-			if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_INSERT(t->tgtype))
-				continue;
-			if (TRIGGER_FOR_BEFORE(t->tgtype) &&
-				strcmp(t->tgname, GOV_TRIGGER_INSERT) > 0)
-				l->record_before = false;
-			if (TRIGGER_FOR_AFTER(t->tgtype) &&
-				strcmp(t->tgname, GOV_TRIGGER_RECORD) == 0 &&
-				qual_asks_record_after(t->tgqual))
-				when_found = true;
-		}
-		if (!when_found)
+		if (TRIGGER_FOR_ROW(t->tgtype) && TRIGGER_FOR_INSERT(t->tgtype) &&
+			TRIGGER_FOR_BEFORE(t->tgtype) &&
+			strcmp(t->tgname, GOV_TRIGGER_INSERT) > 0)
 			l->record_before = false;
 	}
 	relation_close(rel, AccessShareLock);

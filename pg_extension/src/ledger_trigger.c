@@ -2,17 +2,22 @@
  *
  * ledger_trigger.c
  *	  The triggers protect() installs on a ledger table: the INSERT row
- *	  triggers that record each row as an entry, and the
- *	  statement triggers that make the table append-only.
+ *	  trigger that records each row as an entry, and the statement
+ *	  triggers that make the table append-only.
  *
  * The BEFORE INSERT row trigger assigns the entry id and, for a plain
- * INSERT or COPY, hashes the row and records the entry; the AFTER INSERT
- * row trigger (the same function) does the recording only where a row
- * could still be skipped or changed after the BEFORE triggers (its WHEN
- * clause asks), so most inserts queue no AFTER trigger event at all.  Their names sort after ordinary trigger names.  UPDATE, DELETE (including INSERT ... ON
- * CONFLICT DO UPDATE and MERGE, which fire the statement triggers of
- * their actions) and TRUNCATE raise SQLSTATE 2F003 even when no row
- * would be affected.
+ * INSERT or COPY, hashes the row and records the entry at once.  Where a
+ * row could still be skipped or changed after it (INSERT ... ON CONFLICT,
+ * a later BEFORE INSERT row trigger, a stored generated column), it only
+ * notes the entry id, with the acting role and subject; when the
+ * statement ends (ExecutorRun, or a utility command such as COPY, or at
+ * the latest before commit), each noted row is looked up as stored and
+ * recorded then, and a row that was not stored gets no entry.  So no
+ * AFTER trigger, and no per-row WHEN clause, costs plain inserts
+ * anything.  The trigger's name sorts after ordinary trigger names.
+ * UPDATE, DELETE (including INSERT ... ON CONFLICT DO UPDATE and MERGE,
+ * which fire the statement triggers of their actions) and TRUNCATE raise
+ * SQLSTATE 2F003 even when no row would be affected.
  *
  * Copyright (c) 2026, govledger contributors
  *
@@ -23,15 +28,22 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "nodes/plannodes.h"
 #include "storage/proc.h"
+#include "tcop/utility.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "govledger.h"
 
@@ -46,14 +58,32 @@
 static bool running_may_skip = false;
 static int	running_depth = 0;
 static ExecutorRun_hook_type prev_executor_run = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /*
  * The transaction during which the library was loaded, if it was loaded
  * inside one (on demand, by its first function call): the statement
- * running then started before the hook was installed, so what it may do
- * is unknown and its rows are recorded after they are stored.
+ * running then started before the hooks were installed, so what it may
+ * do is unknown and its rows are recorded after they are stored.
  */
 static LocalTransactionId loaded_in_lxid = InvalidLocalTransactionId;
+
+/*
+ * A row whose entry is recorded once the row is stored: its ledger, its
+ * entry id, and who inserted it.  Kept in TopTransactionContext.
+ */
+typedef struct DeferredEntry
+{
+	Oid			relid;
+	int64		entry_id;
+	const char *db_role;
+	const char *subject;		/* NULL when none */
+} DeferredEntry;
+
+static DeferredEntry *deferred = NULL;
+static int	ndeferred = 0;
+static int	maxdeferred = 0;
+static bool xact_callback_registered = false;
 
 static bool
 plan_may_skip(Plan *plan)
@@ -81,11 +111,113 @@ query_may_skip(PlannedStmt *stmt)
 	return false;
 }
 
+/* A copy of s in TopTransactionContext, sharing the last entry's copy */
+static const char *
+deferred_string(const char *s, const char *last)
+{
+	if (s == NULL)
+		return NULL;
+	if (last != NULL && strcmp(s, last) == 0)
+		return last;
+	return MemoryContextStrdup(TopTransactionContext, s);
+}
+
+/* Note the row of ledger with entry id entry_id for recording once stored. */
+static void
+defer_entry(GovLedger *ledger, int64 entry_id)
+{
+	DeferredEntry *d;
+	DeferredEntry *last = ndeferred > 0 ? &deferred[ndeferred - 1] : NULL;
+
+	if (ndeferred == maxdeferred)
+	{
+		int			newmax = maxdeferred == 0 ? 64 : maxdeferred * 2;
+
+		if (deferred == NULL)
+			deferred = MemoryContextAlloc(TopTransactionContext,
+										  sizeof(DeferredEntry) * newmax);
+		else
+			deferred = repalloc_huge(deferred, sizeof(DeferredEntry) * newmax);
+		maxdeferred = newmax;
+	}
+	d = &deferred[ndeferred];
+	d->relid = ledger->relid;
+	d->entry_id = entry_id;
+	d->db_role = deferred_string(GovCurrentRole(), last ? last->db_role : NULL);
+	d->subject = deferred_string(GovCurrentSubject(), last ? last->subject : NULL);
+	ndeferred++;
+}
+
+/*
+ * Record the noted rows from index "from" on that were stored, each as it
+ * is stored now (seen by our own transaction, whatever the command), and
+ * forget them.  A row that was skipped, or inserted in a subtransaction
+ * that rolled back, is not found and gets no entry.
+ */
+static void
+record_deferred(int from)
+{
+	Relation	rel = NULL;
+	Oid			idx = InvalidOid;
+	GovLedger  *ledger = NULL;
+	MemoryContext rowcxt;
+	MemoryContext old;
+	int			i;
+
+	if (ndeferred <= from)
+		return;
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "govledger deferred entry",
+								   ALLOCSET_DEFAULT_SIZES);
+	for (i = from; i < ndeferred; i++)
+	{
+		DeferredEntry *d = &deferred[i];
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		if (rel == NULL || RelationGetRelid(rel) != d->relid)
+		{
+			if (rel != NULL)
+				table_close(rel, NoLock);
+			/* the statement that inserted the row holds its lock */
+			rel = table_open(d->relid, RowExclusiveLock);
+			ledger = GovLookupLedger(d->relid, false);
+			idx = GovEntryIndexOf(rel, ledger->entry_attnum, false);
+		}
+		old = MemoryContextSwitchTo(rowcxt);
+		ScanKeyInit(&key, ledger->entry_attnum, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum(d->entry_id));
+		scan = systable_beginscan(rel, idx, OidIsValid(idx), SnapshotSelf, 1, &key);
+		if ((tup = systable_getnext(scan)) != NULL)
+		{
+			TupleDesc	desc = RelationGetDescr(rel);
+			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+			GovEntryMeta meta;
+
+			heap_deform_tuple(tup, desc, values, nulls);
+			meta.entry_id = d->entry_id;
+			meta.recorded_at = GetCurrentTransactionStartTimestamp();
+			meta.db_role = d->db_role;
+			meta.subject = d->subject;
+			GovRecordEntryMeta(ledger, &meta, desc, values, nulls);
+		}
+		systable_endscan(scan);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+	if (rel != NULL)
+		table_close(rel, NoLock);
+	MemoryContextDelete(rowcxt);
+	ndeferred = from;
+}
+
 static void
 gov_executor_run(QueryDesc *qd, ScanDirection dir, uint64 count,
 				 bool execute_once)
 {
 	bool		saved = running_may_skip;
+	int			from = ndeferred;
 
 	running_may_skip = query_may_skip(qd->plannedstmt);
 	running_depth++;
@@ -102,23 +234,67 @@ gov_executor_run(QueryDesc *qd, ScanDirection dir, uint64 count,
 		running_depth--;
 	}
 	PG_END_TRY();
+	/* every row of the query is now stored or skipped */
+	record_deferred(from);
 }
 
-/* Install the executor hook; called from _PG_init. */
+static void
+gov_process_utility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+{
+	/* COPY FROM and the like; nothing noted survives a transaction's end */
+	int			from = IsTransactionState() ? ndeferred : 0;
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+	if (IsTransactionState() && !IsAbortedTransactionBlockState() &&
+		from <= ndeferred)
+		record_deferred(from);
+}
+
+static void
+deferred_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			/* rows whose statement ran before the library was loaded */
+			record_deferred(0);
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* TopTransactionContext goes, and the list with it */
+			deferred = NULL;
+			ndeferred = maxdeferred = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Install the executor and utility hooks; called from _PG_init. */
 void
 GovTriggerInit(void)
 {
 	prev_executor_run = ExecutorRun_hook;
 	ExecutorRun_hook = gov_executor_run;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = gov_process_utility;
 	if (IsTransactionState())
 		loaded_in_lxid = MyProc->lxid;
 }
 
 /*
- * Whether rows of the ledger inserted now are recorded by the AFTER
- * trigger (true) or already by the BEFORE trigger (false).  The BEFORE
- * trigger and the AFTER trigger's WHEN clause ask this for the same row
- * within the same ExecInsert, so they always agree.
+ * Whether rows of the ledger inserted now are recorded once stored (true)
+ * or at once by the BEFORE trigger (false).
  */
 static bool
 record_after(GovLedger *ledger)
@@ -128,20 +304,6 @@ record_after(GovLedger *ledger)
 		 MyProc->lxid == loaded_in_lxid);
 }
 
-/* SQL function: govledger._record_after(tbl regclass) returns bool */
-PG_FUNCTION_INFO_V1(govledger_record_after);
-
-Datum
-govledger_record_after(PG_FUNCTION_ARGS)
-{
-	GovLedger  *ledger;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_BOOL(true);
-	ledger = GovLookupLedger(PG_GETARG_OID(0), true);
-	PG_RETURN_BOOL(ledger == NULL || record_after(ledger));
-}
-
 /* SQL function: govledger.insert_trigger() returns trigger */
 PG_FUNCTION_INFO_V1(govledger_insert_trigger);
 
@@ -149,15 +311,9 @@ PG_FUNCTION_INFO_V1(govledger_insert_trigger);
  * Fired BEFORE INSERT FOR EACH ROW: take a new entry id and store it in
  * the row's ledger_entry_id.  A value given by the caller is refused: the
  * id is the extension's to assign.  When nothing after this trigger can
- * skip or change the row (see record_after), record the entry here too.
- *
- * Fired AFTER INSERT FOR EACH ROW (only when its WHEN clause,
- * govledger._record_after(), says so): record the row as stored as the
- * entry with that id.  That is the case for INSERT ... ON CONFLICT, whose
- * conflicting rows are skipped after the BEFORE triggers, and for tables
- * with a later BEFORE INSERT row trigger or stored generated columns:
- * there a row that is never stored leaves no entry, and what is hashed is
- * exactly what was stored.
+ * skip or change the row (see record_after), record the entry here;
+ * otherwise note it, and it is recorded as stored when the statement
+ * ends.
  */
 Datum
 govledger_insert_trigger(PG_FUNCTION_ARGS)
@@ -168,65 +324,52 @@ govledger_insert_trigger(PG_FUNCTION_ARGS)
 	GovLedger  *ledger;
 	int			col;
 	bool		isnull;
+	bool		newnull = false;
 	Datum		idval;
+	Datum	   *values;
+	bool	   *nulls;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("govledger.insert_trigger() must be fired for INSERT FOR EACH ROW")));
+				 errmsg("govledger.insert_trigger() must be fired BEFORE INSERT FOR EACH ROW")));
 
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	ledger = GovLookupLedger(RelationGetRelid(rel), false);
 	col = ledger->entry_attnum;
-	idval = heap_getattr(td->tg_trigtuple, col, desc, &isnull);
-
-	if (TRIGGER_FIRED_BEFORE(td->tg_event))
+	(void) heap_getattr(td->tg_trigtuple, col, desc, &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_GENERATED_ALWAYS),
+				 errmsg("cannot insert a value into column \"%s\" of ledger table \"%s\"",
+						GOV_ENTRY_COLUMN, ledger->name),
+				 errdetail("The entry id is assigned by govledger.")));
+	idval = Int64GetDatum(GovNextEntryId());
+	if (record_after(ledger))
 	{
-		bool		newnull = false;
-
-		if (!isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_GENERATED_ALWAYS),
-					 errmsg("cannot insert a value into column \"%s\" of ledger table \"%s\"",
-							GOV_ENTRY_COLUMN, ledger->name),
-					 errdetail("The entry id is assigned by govledger.")));
-		idval = Int64GetDatum(GovNextEntryId());
-		if (record_after(ledger))
-			return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc,
-															 1, &col, &idval,
-															 &newnull));
-		else
+		if (!xact_callback_registered)
 		{
-			/* nothing can skip or change the row now: record it here */
-			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-
-			heap_deform_tuple(td->tg_trigtuple, desc, values, nulls);
-			values[col - 1] = idval;
-			nulls[col - 1] = newnull;
-			GovRecordEntry(ledger, DatumGetInt64(idval), desc, values, nulls);
-			return PointerGetDatum(heap_form_tuple(desc, values, nulls));
+			RegisterXactCallback(deferred_xact_callback, NULL);
+			xact_callback_registered = true;
 		}
+		defer_entry(ledger, DatumGetInt64(idval));
+		return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc,
+														 1, &col, &idval,
+														 &newnull));
 	}
-	else
-	{
-		Datum	   *values;
-		bool	   *nulls;
 
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("row of ledger table \"%s\" reached the recording trigger without an entry id",
-							ledger->name)));
-		values = palloc(sizeof(Datum) * desc->natts);
-		nulls = palloc(sizeof(bool) * desc->natts);
-		heap_deform_tuple(td->tg_trigtuple, desc, values, nulls);
-		GovRecordEntry(ledger, DatumGetInt64(idval), desc, values, nulls);
-		return PointerGetDatum(NULL);
-	}
+	/* nothing can skip or change the row now: record it here */
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(td->tg_trigtuple, desc, values, nulls);
+	values[col - 1] = idval;
+	nulls[col - 1] = newnull;
+	GovRecordEntry(ledger, DatumGetInt64(idval), desc, values, nulls);
+	return PointerGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
 /* SQL function: govledger.append_only_trigger() returns trigger */

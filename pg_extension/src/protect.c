@@ -311,14 +311,6 @@ govledger_protect(PG_FUNCTION_ARGS)
 	run_sql(sql.data);
 	resetStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "CREATE TRIGGER %s AFTER INSERT ON %s FOR EACH ROW "
-					 "WHEN (govledger._record_after(%s)) "
-					 "EXECUTE FUNCTION govledger.insert_trigger()",
-					 GOV_TRIGGER_RECORD, qname,
-					 quote_literal_cstr(qname));
-	run_sql(sql.data);
-	resetStringInfo(&sql);
-	appendStringInfo(&sql,
 					 "CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s "
 					 "FOR EACH STATEMENT EXECUTE FUNCTION govledger.append_only_trigger()",
 					 GOV_TRIGGER_MODIFY, qname);

@@ -1,10 +1,10 @@
 -- ledger_record.sql: every stored row of a ledger table gets exactly one
--- entry, and a row that is not stored gets none, whichever trigger
--- records it: the BEFORE trigger for plain INSERT and COPY, the AFTER
--- trigger (asked through its WHEN clause) for INSERT ... ON CONFLICT and
--- behind a later BEFORE trigger.
+-- entry, and a row that is not stored gets none, whenever it is
+-- recorded: at once by the BEFORE trigger for plain INSERT and COPY, as
+-- stored when the statement ends for INSERT ... ON CONFLICT and behind a
+-- later BEFORE trigger.
 BEGIN;
-SELECT plan(17);
+SELECT plan(26);
 
 CREATE FUNCTION pg_temp.entries(tbl regclass) RETURNS bigint
 LANGUAGE sql AS $$
@@ -30,17 +30,12 @@ SELECT is(pg_temp.entries('rec_plain'), 12::bigint, 'plain inserts and COPY: one
 SELECT is((SELECT count(DISTINCT entry_id) FROM govledger.unsealed u JOIN rec_plain r ON r.ledger_entry_id = u.entry_id),
 	12::bigint, 'no entry queued twice');
 SELECT ok(pg_temp.clean('rec_plain'), 'plain inserts verify');
-SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'rec_plain'::regclass
-			AND tgname = 'zz_govledger_record'
-			AND pg_get_triggerdef(oid) LIKE '%WHEN (govledger._record_after(%'), 1::bigint,
-	'the AFTER trigger asks govledger._record_after()');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'rec_plain'::regclass AND tgtype & 2 = 0), 0::bigint,
+	'no AFTER trigger on a ledger table');
 
--- a plain INSERT is recorded by the BEFORE trigger alone: the AFTER
--- trigger's WHEN clause is false and the function runs once a row
+-- the trigger function runs once a row, ON CONFLICT or not
 CREATE TABLE rec_calls (id int PRIMARY KEY, note text);
 SELECT govledger.protect('rec_calls');
-SELECT is(govledger._record_after('rec_calls'), false,
-	'plain inserts are recorded in the BEFORE trigger');
 SET LOCAL track_functions = 'all';
 CREATE TEMP TABLE calls0 AS
 	SELECT coalesce(pg_stat_get_xact_function_calls('govledger.insert_trigger'::regproc), 0) AS n;
@@ -49,7 +44,8 @@ SELECT is(pg_stat_get_xact_function_calls('govledger.insert_trigger'::regproc) -
 	3::bigint, 'plain INSERT of 3 rows: the trigger function ran 3 times');
 INSERT INTO rec_calls VALUES (4, 'w'), (1, 'dup') ON CONFLICT DO NOTHING;
 SELECT is(pg_stat_get_xact_function_calls('govledger.insert_trigger'::regproc) - (SELECT n FROM calls0),
-	3::bigint + 2 + 1, 'ON CONFLICT: BEFORE for both rows, AFTER for the stored one');
+	3::bigint + 2, 'ON CONFLICT: once for each row, the skipped one too');
+SELECT is(pg_temp.entries('rec_calls'), 4::bigint, 'ON CONFLICT: the stored row recorded, the skipped one not');
 SET LOCAL track_functions = 'none';
 SELECT ok(pg_temp.clean('rec_calls'), 'and the rows verify');
 
@@ -90,6 +86,64 @@ INSERT INTO rec_skip SELECT g, 'r' FROM generate_series(1, 6) g;
 SELECT is((SELECT count(*) FROM rec_skip), 3::bigint, 'the later trigger skipped three rows');
 SELECT is(pg_temp.entries('rec_skip'), 3::bigint, 'behind a later BEFORE trigger: skipped rows leave no entry');
 SELECT ok(pg_temp.clean('rec_skip'), 'and the stored rows verify');
+
+-- COPY behind the later trigger: recorded when the COPY ends, within the transaction
+COPY rec_skip (id, note) FROM STDIN;
+7	odd
+8	even
+\.
+SELECT is(pg_temp.entries('rec_skip'), 4::bigint, 'COPY behind a later BEFORE trigger: recorded when it ends');
+SELECT ok(pg_temp.clean('rec_skip'), 'and it verifies');
+
+-- a later BEFORE trigger that changes the row: the stored row is recorded
+CREATE TABLE rec_change (id int PRIMARY KEY, note text);
+SELECT govledger.protect('rec_change');
+CREATE FUNCTION pg_temp.shout() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.note := upper(NEW.note);
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER zzz_shout BEFORE INSERT ON rec_change FOR EACH ROW EXECUTE FUNCTION pg_temp.shout();
+INSERT INTO rec_change VALUES (1, 'quiet'), (2, 'calm');
+SELECT is(pg_temp.entries('rec_change'), 2::bigint, 'behind a changing trigger: one entry a row');
+SELECT is(govledger.canonical('rec_change', (SELECT ledger_entry_id FROM rec_change WHERE id = 1))::jsonb -> 'row' ->> 'note',
+	'QUIET', 'the entry holds the row as stored');
+SELECT ok(pg_temp.clean('rec_change'), 'and it verifies');
+
+-- ON CONFLICT in a subtransaction that rolls back: neither row nor entry
+CREATE FUNCTION pg_temp.ins_then_fail(i int) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		INSERT INTO rec_plain VALUES (i, 'undone') ON CONFLICT DO NOTHING;
+		RAISE EXCEPTION 'undo';
+	EXCEPTION WHEN raise_exception THEN
+		NULL;
+	END;
+END
+$$;
+SELECT pg_temp.ins_then_fail(100);
+SELECT is((SELECT count(*) FROM rec_plain WHERE id = 100), 0::bigint, 'the rolled back row is gone');
+SELECT is(pg_temp.entries('rec_plain'), 16::bigint, 'and left no entry');
+SELECT ok(pg_temp.clean('rec_plain'), 'and the ledger verifies');
+
+-- who inserted: the role at the insert, not at the end of the statement
+CREATE ROLE rec_writer_role;
+GRANT USAGE ON SCHEMA govledger TO rec_writer_role;
+GRANT INSERT, SELECT ON rec_plain TO rec_writer_role;
+CREATE FUNCTION pg_temp.ins_as_writer(i int) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	SET LOCAL ROLE rec_writer_role;
+	INSERT INTO rec_plain VALUES (i, 'as writer') ON CONFLICT DO NOTHING;
+	RESET ROLE;
+END
+$$;
+SELECT pg_temp.ins_as_writer(101);
+SELECT is((SELECT db_role FROM govledger.entry WHERE entry_id = (SELECT ledger_entry_id FROM rec_plain WHERE id = 101)),
+	'rec_writer_role', 'the entry names the role that inserted the row');
 
 SELECT * FROM finish();
 ROLLBACK;
