@@ -239,4 +239,5 @@ GovRecordEntryMeta(GovLedger *ledger, const GovEntryMeta *m, TupleDesc desc,
 	heap_freetuple(tup);
 	/* held until the end of the transaction, like any DML lock */
 	table_close(rel, NoLock);
+	GovSealWakeNoteQueued();
 }

@@ -36,6 +36,7 @@ _PG_init(void)
 	GovTriggerInit();
 	GovKeysInit();
 	GovWorkerRegister();
+	GovSealWakeInit();
 	GovVerifyRegister(GovSealChecks);
 	GovVerifyInit();
 	GovVerifyParallelInit();

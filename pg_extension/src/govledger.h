@@ -162,6 +162,13 @@ extern bool GovTypeSupported(Oid typid, GovTypeKind *kind, bool *is_array,
 /* ledger_trigger.c */
 extern void GovTriggerInit(void);
 
+/* seal_wake.c: waking the background sealer when entries were committed */
+typedef struct GovWakeSlot GovWakeSlot;
+extern void GovSealWakeInit(void);
+extern GovWakeSlot *GovSealWakeClaim(Oid dboid);
+extern bool GovSealWakeTake(GovWakeSlot *slot);
+extern void GovSealWakeNoteQueued(void);
+
 /* canonical.c */
 extern void GovJsonString(StringInfo out, const char *s, int len);
 extern int	GovUtf16Compare(const char *a, int alen, const char *b, int blen);

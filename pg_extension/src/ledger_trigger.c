@@ -76,6 +76,7 @@ typedef struct DeferredEntry
 {
 	Oid			relid;
 	int64		entry_id;
+	SubTransactionId subid;		/* the subtransaction that noted it */
 	const char *db_role;
 	const char *subject;		/* NULL when none */
 } DeferredEntry;
@@ -127,7 +128,8 @@ static void
 defer_entry(GovLedger *ledger, int64 entry_id)
 {
 	DeferredEntry *d;
-	DeferredEntry *last = ndeferred > 0 ? &deferred[ndeferred - 1] : NULL;
+	const char *last_role = ndeferred > 0 ? deferred[ndeferred - 1].db_role : NULL;
+	const char *last_subject = ndeferred > 0 ? deferred[ndeferred - 1].subject : NULL;
 
 	if (ndeferred == maxdeferred)
 	{
@@ -143,29 +145,40 @@ defer_entry(GovLedger *ledger, int64 entry_id)
 	d = &deferred[ndeferred];
 	d->relid = ledger->relid;
 	d->entry_id = entry_id;
-	d->db_role = deferred_string(GovCurrentRole(), last ? last->db_role : NULL);
-	d->subject = deferred_string(GovCurrentSubject(), last ? last->subject : NULL);
+	d->subid = GetCurrentSubTransactionId();
+	d->db_role = deferred_string(GovCurrentRole(), last_role);
+	d->subject = deferred_string(GovCurrentSubject(), last_subject);
 	ndeferred++;
 }
 
 /*
  * Record the noted rows from index "from" on that were stored, each as it
  * is stored now (seen by our own transaction, whatever the command), and
- * forget them.  A row that was skipped, or inserted in a subtransaction
- * that rolled back, is not found and gets no entry.
+ * forget them.  A row that was skipped is not found and gets no entry;
+ * notes of subtransactions that rolled back are gone already.  A table
+ * that is no longer a ledger (dropped through drop_ledger() since) is
+ * skipped.
  */
 static void
 record_deferred(int from)
 {
 	Relation	rel = NULL;
+	Oid			relid = InvalidOid;
 	Oid			idx = InvalidOid;
 	GovLedger  *ledger = NULL;
 	MemoryContext rowcxt;
 	MemoryContext old;
+	bool		pushed = false;
 	int			i;
 
 	if (ndeferred <= from)
 		return;
+	/* before commit no statement's snapshot is active; toasted values need one */
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "govledger deferred entry",
 								   ALLOCSET_DEFAULT_SIZES);
 	for (i = from; i < ndeferred; i++)
@@ -175,15 +188,19 @@ record_deferred(int from)
 		SysScanDesc scan;
 		HeapTuple	tup;
 
-		if (rel == NULL || RelationGetRelid(rel) != d->relid)
+		if (!OidIsValid(relid) || relid != d->relid)
 		{
 			if (rel != NULL)
 				table_close(rel, NoLock);
-			/* the statement that inserted the row holds its lock */
-			rel = table_open(d->relid, RowExclusiveLock);
-			ledger = GovLookupLedger(d->relid, false);
-			idx = GovEntryIndexOf(rel, ledger->entry_attnum, false);
+			relid = d->relid;
+			/* the statement that inserted the row holds this lock already */
+			rel = try_table_open(relid, RowExclusiveLock);
+			ledger = rel ? GovLookupLedger(relid, true) : NULL;
+			if (ledger != NULL)
+				idx = GovEntryIndexOf(rel, ledger->entry_attnum, false);
 		}
+		if (ledger == NULL)
+			continue;
 		old = MemoryContextSwitchTo(rowcxt);
 		ScanKeyInit(&key, ledger->entry_attnum, BTEqualStrategyNumber,
 					F_INT8EQ, Int64GetDatum(d->entry_id));
@@ -209,6 +226,8 @@ record_deferred(int from)
 	if (rel != NULL)
 		table_close(rel, NoLock);
 	MemoryContextDelete(rowcxt);
+	if (pushed)
+		PopActiveSnapshot();
 	ndeferred = from;
 }
 
@@ -278,6 +297,20 @@ deferred_xact_callback(XactEvent event, void *arg)
 		default:
 			break;
 	}
+}
+
+/*
+ * A subtransaction rolled back: forget what it and its children noted,
+ * the notes at the end of the list with its id or a later one.
+ */
+static void
+deferred_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	while (ndeferred > 0 && deferred[ndeferred - 1].subid >= mySubid)
+		ndeferred--;
 }
 
 /* Install the executor and utility hooks; called from _PG_init. */
@@ -354,6 +387,7 @@ govledger_insert_trigger(PG_FUNCTION_ARGS)
 		if (!xact_callback_registered)
 		{
 			RegisterXactCallback(deferred_xact_callback, NULL);
+			RegisterSubXactCallback(deferred_subxact_callback, NULL);
 			xact_callback_registered = true;
 		}
 		defer_entry(ledger, DatumGetInt64(idval));

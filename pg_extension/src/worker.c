@@ -61,6 +61,13 @@
 
 int			gov_seal_interval = 25;
 
+/*
+ * An idle sealer skips its rounds until a transaction that queued entries
+ * commits (seal_wake.c), but runs a round at least this often, for queue
+ * rows written otherwise and for logs whose last seal failed.
+ */
+static int	gov_seal_idle_interval = 1000;
+
 #define LAUNCHER_NAP_MS		2000
 #define RETRY_MS			10000
 
@@ -71,6 +78,7 @@ int			gov_seal_interval = 25;
  * reused and a seal scans a few pages.
  */
 #define QUEUE_VACUUM_MS		1000
+
 
 /*
  * A queue that once held a large backlog (a sealer stopped for a while, a
@@ -108,6 +116,14 @@ GovWorkerRegister(void)
 							NULL,
 							&gov_seal_interval,
 							25, 1, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("govledger.seal_idle_interval",
+							"Longest pause between sealing rounds while no transaction that queued entries commits.",
+							NULL,
+							&gov_seal_idle_interval,
+							1000, 1, 3600 * 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
@@ -322,7 +338,7 @@ log_failed(int32 log_id, TimestampTz now)
  * while, so that one broken log does not stop the others.
  */
 static void
-seal_one(int32 log_id)
+seal_one(int32 log_id, bool *more, bool *sealed_any)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	TimestampTz now = GetCurrentTimestamp();
@@ -333,13 +349,18 @@ seal_one(int32 log_id)
 	{
 		GovLog		log;
 		bool		sealed = false;
+		bool		full = false;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "sealing");
-		if (GovLogById(log_id, &log))
-			(void) GovSealLog(&log, false, &sealed, NULL);
+		/* a full block, or the log held by a seal() call: more to do */
+		if (GovLogById(log_id, &log) &&
+			(GovSealLog(&log, false, &sealed, &full) < 0 || full))
+			*more = true;
+		if (sealed)
+			*sealed_any = true;
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -358,9 +379,13 @@ seal_one(int32 log_id)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* One sealing round; returns false when the extension is not installed. */
+/*
+ * One sealing round; returns false when the extension is not installed.
+ * Sets *more when entries are known to be left for the next round, and
+ * *sealed when a block was written.
+ */
 static bool
-sealer_round(void)
+sealer_round(bool *more, bool *sealed)
 {
 	int32		ids[256];
 	int			n;
@@ -382,7 +407,7 @@ sealer_round(void)
 	for (i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		seal_one(ids[i]);
+		seal_one(ids[i], more, sealed);
 	}
 	return true;
 }
@@ -498,27 +523,55 @@ GovSealerMain(Datum arg)
 {
 	TimestampTz last_vacuum = 0;
 	TimestampTz last_compact = 0;
+	TimestampTz last_round = 0;
+	bool		more = true;	/* the first round seals whatever the flag */
+	bool		sealed_since_vacuum = true;
 	Oid			dboid = DatumGetObjectId(arg);
+	GovWakeSlot *wake;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("govledger sealer");
+	wake = GovSealWakeClaim(dboid);
 
 	for (;;)
 	{
+		TimestampTz now;
+		bool		raised;
+
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (!sealer_round())
-			proc_exit(0);		/* no govledger here: not restarted */
-		if (TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
+
+		/*
+		 * Seal when a transaction that queued entries has committed since
+		 * the last round (the flag is taken before the round's snapshot),
+		 * when the last round left some, and every seal_idle_interval in
+		 * any case.
+		 */
+		raised = wake == NULL || GovSealWakeTake(wake);
+		now = GetCurrentTimestamp();
+		if (raised || more ||
+			TimestampDifferenceExceeds(last_round, now, gov_seal_idle_interval))
+		{
+			bool		sealed = false;
+
+			more = false;
+			if (!sealer_round(&more, &sealed))
+				proc_exit(0);	/* no govledger here: not restarted */
+			last_round = now;
+			sealed_since_vacuum |= sealed;
+		}
+		if (sealed_since_vacuum &&
+			TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
 									   QUEUE_VACUUM_MS))
 		{
+			sealed_since_vacuum = false;
 			/* the queue is checked for bloat at most once a retry interval */
 			if (vacuum_queue(false) &&
 				TimestampDifferenceExceeds(last_compact, GetCurrentTimestamp(),
