@@ -16,9 +16,11 @@
  * sealer runs every govledger.seal_idle_interval (1 s by default)
  * whatever the flag says.
  *
- * Slots are claimed by the sealers with a compare-and-exchange and never
- * released; without shared memory (the library not preloaded) or a free
- * slot there is no flag and the sealer seals every round.
+ * A sealer claims its database's slot once it has found govledger
+ * installed, and gives it back when it exits; claiming and giving back
+ * take a spinlock, writers only read.  Without shared memory (the library
+ * not preloaded) or a free slot there is no flag and the sealer seals
+ * every round.
  *
  * Copyright (c) 2026, govledger contributors
  *
@@ -34,6 +36,7 @@
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "storage/spin.h"
 
 #include "govledger.h"
 
@@ -43,9 +46,16 @@ typedef struct GovWakeSlot
 {
 	pg_atomic_uint32 dboid;		/* InvalidOid while free */
 	pg_atomic_uint32 pending;	/* entries committed since the last take */
+	int			refs;			/* sealers holding it (under the lock) */
 } GovWakeSlot;
 
-static GovWakeSlot *wake_slots = NULL;
+typedef struct GovWakeShared
+{
+	slock_t		lock;			/* claiming and giving back slots */
+	GovWakeSlot slot[GOV_WAKE_SLOTS];
+} GovWakeShared;
+
+static GovWakeShared *wake = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
 
@@ -59,7 +69,7 @@ wake_shmem_request(void)
 {
 	if (prev_shmem_request)
 		prev_shmem_request();
-	RequestAddinShmemSpace(mul_size(GOV_WAKE_SLOTS, sizeof(GovWakeSlot)));
+	RequestAddinShmemSpace(sizeof(GovWakeShared));
 }
 
 static void
@@ -71,15 +81,18 @@ wake_shmem_startup(void)
 	if (prev_shmem_startup)
 		prev_shmem_startup();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	wake_slots = ShmemInitStruct("govledger sealer wake-up",
-								 mul_size(GOV_WAKE_SLOTS, sizeof(GovWakeSlot)),
-								 &found);
+	wake = ShmemInitStruct("govledger sealer wake-up", sizeof(GovWakeShared),
+						   &found);
 	if (!found)
+	{
+		SpinLockInit(&wake->lock);
 		for (i = 0; i < GOV_WAKE_SLOTS; i++)
 		{
-			pg_atomic_init_u32(&wake_slots[i].dboid, InvalidOid);
-			pg_atomic_init_u32(&wake_slots[i].pending, 0);
+			pg_atomic_init_u32(&wake->slot[i].dboid, InvalidOid);
+			pg_atomic_init_u32(&wake->slot[i].pending, 0);
+			wake->slot[i].refs = 0;
 		}
+	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -99,50 +112,65 @@ GovSealWakeInit(void)
 	shmem_startup_hook = wake_shmem_startup;
 }
 
-/* The slot of database dboid, claiming a free one when claim; or NULL */
+/* The slot of database dboid, or NULL (writers: no lock) */
 static GovWakeSlot *
-slot_for(Oid dboid, bool claim)
+slot_of(Oid dboid)
 {
 	int			i;
 
-	if (wake_slots == NULL)
-		return NULL;
 	for (i = 0; i < GOV_WAKE_SLOTS; i++)
-	{
-		uint32		owner = pg_atomic_read_u32(&wake_slots[i].dboid);
-
-		if (owner == dboid)
-			return &wake_slots[i];
-		if (owner == InvalidOid)
-		{
-			uint32		expected = InvalidOid;
-
-			if (!claim)
-				return NULL;	/* slots are claimed in order */
-			if (pg_atomic_compare_exchange_u32(&wake_slots[i].dboid,
-											   &expected, dboid) ||
-				expected == dboid)
-				return &wake_slots[i];
-		}
-	}
+		if (pg_atomic_read_u32(&wake->slot[i].dboid) == dboid)
+			return &wake->slot[i];
 	return NULL;
+}
+
+/* on_shmem_exit callback of a sealer: give its slot back */
+static void
+release_slot(int code, Datum arg)
+{
+	GovWakeSlot *slot = (GovWakeSlot *) DatumGetPointer(arg);
+
+	SpinLockAcquire(&wake->lock);
+	if (--slot->refs == 0)
+		pg_atomic_write_u32(&slot->dboid, InvalidOid);
+	SpinLockRelease(&wake->lock);
 }
 
 /*
  * GovSealWakeClaim
- *		The sealer's slot for its database, or NULL when there is none (no
- *		shared memory, or every slot taken): then every round seals.
+ *		The sealer's slot for its database, held until the sealer exits, or
+ *		NULL when there is none (no shared memory, or every slot taken):
+ *		then every round seals.
  */
 GovWakeSlot *
 GovSealWakeClaim(Oid dboid)
 {
-	GovWakeSlot *s = slot_for(dboid, true);
+	GovWakeSlot *slot = NULL;
+	int			i;
 
-	if (s == NULL && wake_slots != NULL)
+	if (wake == NULL)
+		return NULL;
+	SpinLockAcquire(&wake->lock);
+	slot = slot_of(dboid);
+	for (i = 0; slot == NULL && i < GOV_WAKE_SLOTS; i++)
+		if (pg_atomic_read_u32(&wake->slot[i].dboid) == InvalidOid)
+		{
+			slot = &wake->slot[i];
+			pg_atomic_write_u32(&slot->pending, 1);
+			pg_atomic_write_u32(&slot->dboid, dboid);
+		}
+	if (slot != NULL)
+		slot->refs++;
+	SpinLockRelease(&wake->lock);
+	if (slot == NULL)
+	{
 		ereport(LOG,
 				(errmsg("govledger sealer: no wake-up slot left for database %u; sealing every round",
 						dboid)));
-	return s;
+		return NULL;
+	}
+	on_shmem_exit(release_slot, PointerGetDatum(slot));
+	return slot;
 }
 
 /*
@@ -165,9 +193,14 @@ wake_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PREPARE:
-			/* the commit is visible to new snapshots by now */
-			if (my_slot == NULL)
-				my_slot = slot_for(MyDatabaseId, false);
+			/*
+			 * The commit is visible to new snapshots by now.  A slot given
+			 * back (the sealer restarted) may have gone to another database:
+			 * look again.
+			 */
+			if (my_slot == NULL ||
+				pg_atomic_read_u32(&my_slot->dboid) != MyDatabaseId)
+				my_slot = slot_of(MyDatabaseId);
 			if (my_slot != NULL && pg_atomic_read_u32(&my_slot->pending) == 0)
 				(void) pg_atomic_exchange_u32(&my_slot->pending, 1);
 			queued_in_xact = false;
@@ -188,7 +221,7 @@ wake_xact_callback(XactEvent event, void *arg)
 void
 GovSealWakeNoteQueued(void)
 {
-	if (queued_in_xact || wake_slots == NULL)
+	if (queued_in_xact || wake == NULL)
 		return;
 	if (!xact_callback_registered)
 	{

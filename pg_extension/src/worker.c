@@ -338,13 +338,16 @@ log_failed(int32 log_id, TimestampTz now)
  * while, so that one broken log does not stop the others.
  */
 static void
-seal_one(int32 log_id, bool *more, bool *sealed_any)
+seal_one(int32 log_id, bool *more)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	TimestampTz now = GetCurrentTimestamp();
 
 	if (log_backing_off(log_id, now))
+	{
+		*more = true;			/* retried when the back-off ends */
 		return;
+	}
 	PG_TRY();
 	{
 		GovLog		log;
@@ -359,8 +362,6 @@ seal_one(int32 log_id, bool *more, bool *sealed_any)
 		if (GovLogById(log_id, &log) &&
 			(GovSealLog(&log, false, &sealed, &full) < 0 || full))
 			*more = true;
-		if (sealed)
-			*sealed_any = true;
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -381,11 +382,10 @@ seal_one(int32 log_id, bool *more, bool *sealed_any)
 
 /*
  * One sealing round; returns false when the extension is not installed.
- * Sets *more when entries are known to be left for the next round, and
- * *sealed when a block was written.
+ * Sets *more when entries are known to be left for the next round.
  */
 static bool
-sealer_round(bool *more, bool *sealed)
+sealer_round(bool *more)
 {
 	int32		ids[256];
 	int			n;
@@ -407,7 +407,7 @@ sealer_round(bool *more, bool *sealed)
 	for (i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		seal_one(ids[i], more, sealed);
+		seal_one(ids[i], more);
 	}
 	return true;
 }
@@ -525,16 +525,15 @@ GovSealerMain(Datum arg)
 	TimestampTz last_compact = 0;
 	TimestampTz last_round = 0;
 	bool		more = true;	/* the first round seals whatever the flag */
-	bool		sealed_since_vacuum = true;
+	bool		wake_claimed = false;
 	Oid			dboid = DatumGetObjectId(arg);
-	GovWakeSlot *wake;
+	GovWakeSlot *wake = NULL;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("govledger sealer");
-	wake = GovSealWakeClaim(dboid);
 
 	for (;;)
 	{
@@ -559,19 +558,20 @@ GovSealerMain(Datum arg)
 		if (raised || more ||
 			TimestampDifferenceExceeds(last_round, now, gov_seal_idle_interval))
 		{
-			bool		sealed = false;
-
 			more = false;
-			if (!sealer_round(&more, &sealed))
+			if (!sealer_round(&more))
 				proc_exit(0);	/* no govledger here: not restarted */
 			last_round = now;
-			sealed_since_vacuum |= sealed;
+			/* govledger is installed: from now on, wait for the flag */
+			if (!wake_claimed)
+			{
+				wake = GovSealWakeClaim(dboid);
+				wake_claimed = true;
+			}
 		}
-		if (sealed_since_vacuum &&
-			TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
+		if (TimestampDifferenceExceeds(last_vacuum, GetCurrentTimestamp(),
 									   QUEUE_VACUUM_MS))
 		{
-			sealed_since_vacuum = false;
 			/* the queue is checked for bloat at most once a retry interval */
 			if (vacuum_queue(false) &&
 				TimestampDifferenceExceeds(last_compact, GetCurrentTimestamp(),
