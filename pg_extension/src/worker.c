@@ -79,7 +79,6 @@ static int	gov_seal_idle_interval = 1000;
  */
 #define QUEUE_VACUUM_MS		1000
 
-
 /*
  * A queue that once held a large backlog (a sealer stopped for a while, a
  * bulk load) keeps its pages: VACUUM makes them reusable, but every seal
