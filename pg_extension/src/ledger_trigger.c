@@ -337,6 +337,21 @@ record_after(GovLedger *ledger)
 		 MyProc->lxid == loaded_in_lxid);
 }
 
+/*
+ * SQL function: govledger._record_after(tbl regclass) returns bool, always
+ * false.  Tables protected by earlier builds have an AFTER INSERT row
+ * trigger with WHEN (govledger._record_after(tbl)), and their databases
+ * the function; with it false, that trigger never fires, and their rows
+ * are recorded like any other ledger's.  New installations have neither.
+ */
+PG_FUNCTION_INFO_V1(govledger_record_after);
+
+Datum
+govledger_record_after(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(false);
+}
+
 /* SQL function: govledger.insert_trigger() returns trigger */
 PG_FUNCTION_INFO_V1(govledger_insert_trigger);
 

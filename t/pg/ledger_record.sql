@@ -4,7 +4,7 @@
 -- stored when the statement ends for INSERT ... ON CONFLICT and behind a
 -- later BEFORE trigger.
 BEGIN;
-SELECT plan(26);
+SELECT plan(28);
 
 CREATE FUNCTION pg_temp.entries(tbl regclass) RETURNS bigint
 LANGUAGE sql AS $$
@@ -144,6 +144,19 @@ $$;
 SELECT pg_temp.ins_as_writer(101);
 SELECT is((SELECT db_role FROM govledger.entry WHERE entry_id = (SELECT ledger_entry_id FROM rec_plain WHERE id = 101)),
 	'rec_writer_role', 'the entry names the role that inserted the row');
+
+-- a table protected by an earlier build: an AFTER trigger asking
+-- govledger._record_after(), which is now always false
+CREATE FUNCTION pg_temp.legacy_record_after(tbl regclass) RETURNS bool
+	AS '$libdir/govledger', 'govledger_record_after' LANGUAGE C VOLATILE;
+CREATE TABLE rec_legacy (id int PRIMARY KEY, note text);
+SELECT govledger.protect('rec_legacy');
+CREATE TRIGGER zz_govledger_record AFTER INSERT ON rec_legacy FOR EACH ROW
+	WHEN (pg_temp.legacy_record_after('rec_legacy')) EXECUTE FUNCTION govledger.insert_trigger();
+INSERT INTO rec_legacy VALUES (1, 'a'), (2, 'b');
+INSERT INTO rec_legacy VALUES (2, 'dup'), (3, 'c') ON CONFLICT DO NOTHING;
+SELECT is(pg_temp.entries('rec_legacy'), 3::bigint, 'a legacy AFTER trigger never fires: one entry a stored row');
+SELECT ok(pg_temp.clean('rec_legacy'), 'and the rows verify');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,75 @@
+#!/usr/bin/perl
+#
+# run_restart.t: `make run` (scripts/govledger-run start) run again on a
+# running stack keeps PostgreSQL running, unless the extension library was
+# replaced since the server started: the library is preloaded, so a server
+# left running would go on with the old one.  A private instance (its own
+# var directory and ports), stopped at the end.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use HTTP::Tiny;
+use GovTest;
+
+my $root = abs_path(dirname(__FILE__) . '/../..');
+my $tmp = GovTest::tempdir_runas('run-restart-XXXXXX');
+$ENV{GOVLEDGER_VAR} = "$tmp/var";
+$ENV{GOVLEDGER_PG_PORT} = GovTest::free_port();
+$ENV{GOVLEDGER_HTTP_PORT} = GovTest::free_port();
+my $var = $ENV{GOVLEDGER_VAR};
+
+# scripts/govledger-run CMD: exit code and output
+sub run
+{
+	my ($cmd) = @_;
+	my $out = `perl $root/scripts/govledger-run $cmd 2>&1`;
+
+	return ($? >> 8, $out);
+}
+
+sub postmaster_pid
+{
+	open(my $fh, '<', "$var/pg/data/postmaster.pid") or return 0;
+	my $pid = <$fh>;
+	chomp $pid;
+	return $pid;
+}
+
+sub checkpoint_status
+{
+	return HTTP::Tiny->new(timeout => 10)
+		->get("http://127.0.0.1:$ENV{GOVLEDGER_HTTP_PORT}/public/checkpoint")->{status};
+}
+
+END { run('stop'); }
+
+my ($rc, $out) = run('start');
+is($rc, 0, 'first start') or diag($out);
+my $pid = postmaster_pid();
+ok($pid > 0, "PostgreSQL is running (pid $pid)");
+is(checkpoint_status(), 200, 'the gateway answers');
+
+($rc, $out) = run('start');
+is($rc, 0, 'second start') or diag($out);
+unlike($out, qr/restarting/, 'the same library: PostgreSQL is left running');
+is(postmaster_pid(), $pid, 'same postmaster');
+
+# what `make install` of a rebuilt library leaves: a digest that differs
+# from the one the server started with
+open(my $fh, '>', "$var/pg/library.sha1") or die "$var/pg/library.sha1: $!";
+print $fh "0" x 40, "\n";
+close($fh);
+($rc, $out) = run('start');
+is($rc, 0, 'start after the library changed') or diag($out);
+like($out, qr/govledger\.so has changed since PostgreSQL started: restarting it/, 'says why it restarts');
+isnt(postmaster_pid(), $pid, 'PostgreSQL was restarted');
+is(checkpoint_status(), 200, 'and the gateway answers through the restarted server');
+
+($rc, $out) = run('start');
+unlike($out, qr/restarting/, 'the next start leaves it running again');
+
+done_testing();
