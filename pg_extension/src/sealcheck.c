@@ -491,14 +491,19 @@ sealed_row_hash(SealedRow *r, Datum d)
 static void
 entry_row(HeapTuple tup, TupleDesc desc, SealedRow *r)
 {
-	bool		isnull;
+	Datum		v[Natts_gov_entry];
+	bool		n[Natts_gov_entry];
 
-	r->id = DatumGetInt64(heap_getattr(tup, Anum_gov_entry_entry_id, desc, &isnull));
-	r->log_id = DatumGetInt32(heap_getattr(tup, Anum_gov_entry_log_id, desc, &isnull));
-	r->leaf_index = DatumGetInt64(heap_getattr(tup, Anum_gov_entry_leaf_index, desc, &isnull));
-	if (isnull)
-		r->leaf_index = -1;
-	sealed_row_hash(r, heap_getattr(tup, Anum_gov_entry_leaf_hash, desc, &isnull));
+	/* one pass: the hash and leaf index come after variable-length texts */
+	if (desc->natts != Natts_gov_entry)
+		elog(ERROR, "govledger.entry_sealed has %d columns, not %d",
+			 desc->natts, Natts_gov_entry);
+	heap_deform_tuple(tup, desc, v, n);
+	r->id = DatumGetInt64(v[Anum_gov_entry_entry_id - 1]);
+	r->log_id = DatumGetInt32(v[Anum_gov_entry_log_id - 1]);
+	r->leaf_index = n[Anum_gov_entry_leaf_index - 1] ? -1 :
+		DatumGetInt64(v[Anum_gov_entry_leaf_index - 1]);
+	sealed_row_hash(r, v[Anum_gov_entry_leaf_hash - 1]);
 }
 
 /* Decode a govledger.leaf tuple (log_id, leaf_index, entry_id, leaf_hash). */
