@@ -12,15 +12,18 @@ use warnings;
 use Test::More;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
+use Digest::SHA;
 use HTTP::Tiny;
 use GovTest;
 
 my $root = abs_path(dirname(__FILE__) . '/../..');
-my $tmp = GovTest::tempdir_runas('run-restart-XXXXXX');
-$ENV{GOVLEDGER_VAR} = "$tmp/var";
+# the stack's var directory is the temporary directory itself, where t/run
+# finds and stops what a killed test left running
+my $var = GovTest::tempdir_runas('run-restart-XXXXXX');
+$ENV{GOVLEDGER_VAR} = $var;
 $ENV{GOVLEDGER_PG_PORT} = GovTest::free_port();
-$ENV{GOVLEDGER_HTTP_PORT} = GovTest::free_port();
-my $var = $ENV{GOVLEDGER_VAR};
+do { $ENV{GOVLEDGER_HTTP_PORT} = GovTest::free_port() }
+	while $ENV{GOVLEDGER_HTTP_PORT} == $ENV{GOVLEDGER_PG_PORT};
 
 # scripts/govledger-run CMD: exit code and output
 sub run
@@ -45,13 +48,32 @@ sub checkpoint_status
 		->get("http://127.0.0.1:$ENV{GOVLEDGER_HTTP_PORT}/public/checkpoint")->{status};
 }
 
-END { run('stop'); }
+END { local $?; run('stop') if $ENV{GOVLEDGER_VAR}; }
+
+# the digest of the installed library, as scripts/govledger-run records it
+sub installed_digest
+{
+	my $dir = `${\($ENV{PG_CONFIG} // "$GovTest::PGBIN/pg_config")} --pkglibdir`;
+
+	chomp $dir;
+	open(my $fh, '<:raw', "$dir/govledger.so") or die "$dir/govledger.so: $!";
+	return Digest::SHA->new(1)->addfile($fh)->hexdigest;
+}
+
+sub recorded_digest
+{
+	open(my $fh, '<', "$var/pg/library.sha1") or return '';
+	my $d = <$fh> // '';
+	chomp $d;
+	return $d;
+}
 
 my ($rc, $out) = run('start');
 is($rc, 0, 'first start') or diag($out);
 my $pid = postmaster_pid();
 ok($pid > 0, "PostgreSQL is running (pid $pid)");
 is(checkpoint_status(), 200, 'the gateway answers');
+is(recorded_digest(), installed_digest(), 'the digest of the installed library is recorded');
 
 ($rc, $out) = run('start');
 is($rc, 0, 'second start') or diag($out);
@@ -68,6 +90,7 @@ is($rc, 0, 'start after the library changed') or diag($out);
 like($out, qr/govledger\.so has changed since PostgreSQL started: restarting it/, 'says why it restarts');
 isnt(postmaster_pid(), $pid, 'PostgreSQL was restarted');
 is(checkpoint_status(), 200, 'and the gateway answers through the restarted server');
+is(recorded_digest(), installed_digest(), 'and the digest it started with is recorded');
 
 ($rc, $out) = run('start');
 unlike($out, qr/restarting/, 'the next start leaves it running again');

@@ -16,6 +16,12 @@ my $db = "record_commit_$$";
 GovTest::psql("CREATE DATABASE $db", db => 'postgres');
 GovTest::psql('CREATE EXTENSION govledger CASCADE', db => $db);
 
+END
+{
+	local $?;
+	GovTest::psql("DROP DATABASE IF EXISTS $db WITH (FORCE)", db => 'postgres', allow_error => 1);
+}
+
 sub sql { GovTest::psql($_[0], db => $db, %{ $_[1] // {} }) }
 
 # A script through psql's standard input, going on after errors as an

@@ -53,10 +53,10 @@ for (1 .. 100)
 	select(undef, undef, undef, 0.1);
 }
 is($got, $want, 'rows inserted and deleted by the sealer are counted (inserted/deleted)');
-# (or autoanalyze, which they trigger, has just run)
+# the count autoanalyze goes by (or autoanalyze has just run on them)
 is(GovTest::psql(qq{SELECT n_mod_since_analyze = $n OR last_autoanalyze IS NOT NULL
 	FROM pg_stat_all_tables WHERE relid = 'govledger.leaf'::regclass}, db => $db), 't',
-	'autoanalyze of govledger.leaf sees its new rows');
+	'n_mod_since_analyze of govledger.leaf counts the new rows');
 
 # Idle: no queue scans while nothing is committed.  With the periodic
 # round an hour away, only the wake-up of a commit can seal anything.
@@ -70,7 +70,12 @@ sub idle_interval
 	GovTest::psql('SELECT pg_reload_conf()', db => 'postgres', allow_error => !defined $value);
 }
 idle_interval('1h');
-END { idle_interval(undef); }
+END
+{
+	local $?;
+	idle_interval(undef);
+	GovTest::psql("DROP DATABASE IF EXISTS $db WITH (FORCE)", db => 'postgres', allow_error => 1);
+}
 my $scans = q{SELECT seq_scan FROM pg_stat_all_tables WHERE relid = 'govledger.unsealed'::regclass};
 sleep 2;		# the reload reached the sealer, its statistics flushed
 my $before = GovTest::psql($scans, db => $db);
