@@ -201,6 +201,7 @@ ngx_http_govledger_prepare(ngx_http_request_t *r,
     ngx_http_govledger_ctx_t *ctx, char **message, char **details)
 {
     char                           *err;
+    const char                     *what;
     json_t                         *doc;
     ngx_int_t                       rc;
     ngx_str_t                       value;
@@ -231,9 +232,16 @@ ngx_http_govledger_prepare(ngx_http_request_t *r,
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
+            what = jerr.text;
+
+            if (json_error_code(&jerr) == json_error_null_character) {
+                /* jansson's own wording names one of its flags */
+                what = "\\u0000 (a NUL character) is not accepted";
+            }
+
             (void) ngx_snprintf((u_char *) err, sizeof(jerr.text) + 63,
                                 "%s at line %d, column %d%Z",
-                                jerr.text, jerr.line, jerr.column);
+                                what, jerr.line, jerr.column);
 
             *message = "malformed JSON body";
             *details = err;

@@ -316,5 +316,15 @@ for my $case (['GET', '/nope', undef], ['GET', '/public/licences/LICENCE_NO', un
 		or diag("$st $r->{content}");
 }
 
+# a body over client_max_body_size (1 MB): nginx refuses it, as JSON too
+my $before = entries();
+($st, $j, $r) = call('POST', '/api/applications', 'wang', '{"service":"' . ('x' x (3 * 1024 * 1024)) . '"}');
+ok($st == 413 && ref $j eq 'HASH' && $j->{code} eq 'GL413'
+   && $r->{headers}{'content-type'} eq 'application/json',
+   'a 3 MB body: 413 GL413 as JSON') or diag("$st " . substr($r->{content}, 0, 300));
+is(entries(), $before, '... and nothing was written');
+($st, $j) = call('GET', '/.govledger/413', 'wang');
+is($st, 404, 'the 413 answer is not a route of its own');
+
 $t->stop;
 done_testing();

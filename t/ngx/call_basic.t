@@ -187,6 +187,10 @@ is($r->{status}, 400, 'malformed JSON: 400');
 is((GovNginx->json($r) // {})->{code}, 'GL400', 'GL400');
 $r = $t->post('/echo-json', body => '{"a":1,"a":2}');
 is($r->{status}, 400, 'duplicate keys: 400');
+$r = $t->post('/echo-json', body => '{"service":"art\\u0000gallery"}');
+is($r->{status}, 400, '\\u0000 in a string: 400');
+is((GovNginx->json($r) // {})->{details}, '\\u0000 (a NUL character) is not accepted at line 1, column 29',
+   '... saying what is wrong in its own words, not the parser\'s flag names') or diag($r->{content});
 $r = $t->post('/echo-json', body => 'a=1',
 	headers => { 'Content-Type' => 'application/x-www-form-urlencoded' });
 is($r->{status}, 415, 'form body: 415');
