@@ -3,8 +3,9 @@
 # run_restart.t: `make run` (scripts/govledger-run start) run again on a
 # running stack keeps PostgreSQL running, unless the extension library was
 # replaced since the server started: the library is preloaded, so a server
-# left running would go on with the old one.  A private instance (its own
-# var directory and ports), stopped at the end.
+# left running would go on with the old one.  A database whose govledger
+# schema differs from this build's is refused with what to do.  A private
+# instance (its own var directory and ports), stopped at the end.
 
 use strict;
 use warnings;
@@ -94,5 +95,16 @@ is(recorded_digest(), installed_digest(), 'and the digest it started with is rec
 
 ($rc, $out) = run('start');
 unlike($out, qr/restarting/, 'the next start leaves it running again');
+
+# a database made by an earlier build, whose schema differs from this one's
+# (the extension's version did not change): refused, saying what to do
+my $psql = "$GovTest::PGBIN/psql -X -q -At -h $var/pg/sock -p $ENV{GOVLEDGER_PG_PORT} -U postgres -d govledger";
+is(scalar(`$psql -c 'ALTER TABLE govledger.entry_sealed DROP COLUMN leaf_index' 2>&1`), '',
+   'an older schema, simulated');
+($rc, $out) = run('start');
+isnt($rc, 0, 'start refuses a database of another schema');
+like($out, qr/created by an earlier build of govledger, whose schema differs\n  missing from it:\n    column entry_sealed\.leaf_index bigint\n/,
+	 'naming what differs');
+like($out, qr/make distclean && make run/, 'and what to do');
 
 done_testing();
