@@ -162,6 +162,18 @@ ngx_http_govledger_send_result(ngx_http_request_t *r,
             }
         }
 
+        if (status == NGX_HTTP_FORBIDDEN && hint == NULL && ctx->role.len) {
+            /* the database names its object; say whose request it refused */
+            p = ngx_pnalloc(r->pool, ctx->role.len + 64);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            (void) ngx_sprintf(p, "The token's role %V may not make this call.%Z",
+                               &ctx->role);
+            hint = (const char *) p;
+        }
+
         if (status == NGX_HTTP_UNAUTHORIZED) {
             ngx_str_t  v = ngx_string("Bearer realm=\"govledger\"");
 

@@ -186,8 +186,13 @@ is($st, 404, 'an officer of another district cannot open it');
 is($st, 404, '... nor decide it');
 ($st) = call('GET', '/api/applications', undef);
 is($st, 401, 'no token: 401');
-($st) = call('GET', '/api/officer/queue', 'wang');
+($st, $j) = call('GET', '/api/officer/queue', 'wang');
 is($st, 403, 'a citizen on an officer route: 403');
+is(ref $j eq 'HASH' && $j->{hint}, "The token's role citizen may not make this call.",
+   '... with a hint naming the role refused');
+($st, $j) = call('GET', '/api/applications', 'chen');
+ok($st == 403 && ref $j eq 'HASH' && $j->{hint} eq "The token's role officer may not make this call.",
+   'an officer on a citizen route: 403, the hint naming the role') or diag(encode_json($j // {}));
 
 # the district's officer decides -------------------------------------------------
 ($st, $j) = call('GET', '/api/officer/queue', 'chen');
