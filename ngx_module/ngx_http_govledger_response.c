@@ -162,7 +162,9 @@ ngx_http_govledger_send_result(ngx_http_request_t *r,
             }
         }
 
-        if (status == NGX_HTTP_FORBIDDEN && hint == NULL && ctx->role.len) {
+        if (status == NGX_HTTP_FORBIDDEN && hint == NULL && ctx->role.len
+            && ngx_strcmp(sqlstate, "42501") == 0)
+        {
             /* the database names its object; say whose request it refused */
             p = ngx_pnalloc(r->pool, ctx->role.len + 64);
             if (p == NULL) {
