@@ -132,6 +132,9 @@ is($t->get('/es', token => "$big.$big.$big")->{status}, 401, 'oversized token: 4
 
 $bad = 0;
 my @docs = ('{"a":[1,2,{"b":null}],"c":"\u00e9"}', '[1e308,-0,0.1]', '"str"', 'true');
+# an answer echoes the body, which may nest arrays thousands deep: deeper
+# than JSON::PP's default limit of 512, but valid JSON
+my $deep_json = JSON::PP->new->max_depth(1 << 20);
 for (1 .. $rounds)
 {
 	my $k = int(rand(4));
@@ -141,7 +144,7 @@ for (1 .. $rounds)
 		: $docs[rand @docs];
 	my $arg = join('', map { sprintf('%%%02X', int(rand(256))) } 1 .. int(rand(20)));
 	my $r = $t->post("/open?a=$arg", body => $body);
-	my $ok = ($r->{status} == 200 && eval { decode_json($r->{content}); 1 })
+	my $ok = ($r->{status} == 200 && eval { $deep_json->decode($r->{content}); 1 })
 		|| $r->{status} == 400;
 	next if $ok;
 	$bad++;
