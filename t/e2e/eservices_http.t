@@ -322,7 +322,7 @@ for my $case (['GET', '/nope', undef], ['GET', '/public/licences/LICENCE_NO', un
 }
 
 # a body over client_max_body_size (1 MB): nginx refuses it, as JSON too
-my $before = entries();
+$before = entries();
 ($st, $j, $r) = call('POST', '/api/applications', 'wang', '{"service":"' . ('x' x (3 * 1024 * 1024)) . '"}');
 ok($st == 413 && ref $j eq 'HASH' && $j->{code} eq 'GL413'
    && $r->{headers}{'content-type'} eq 'application/json',
