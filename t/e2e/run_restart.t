@@ -4,8 +4,10 @@
 # running stack keeps PostgreSQL running, unless the extension library was
 # replaced since the server started: the library is preloaded, so a server
 # left running would go on with the old one.  A database whose govledger
-# schema differs from this build's is refused with what to do.  A private
-# instance (its own var directory and ports), stopped at the end.
+# schema differs from this build's is refused with what to do.  Only
+# govledger and root may use the socket; TCP needs the password in
+# var/pgpass, also on a stack an earlier build left trusting everyone.
+# A private instance (its own var directory and ports), stopped at the end.
 
 use strict;
 use warnings;
@@ -95,6 +97,47 @@ is(recorded_digest(), installed_digest(), 'and the digest it started with is rec
 
 ($rc, $out) = run('start');
 unlike($out, qr/restarting/, 'the next start leaves it running again');
+
+# who may connect: over the socket only govledger and root (its
+# directory's mode), over TCP only with the password in var/pgpass
+sub tcp_select
+{
+	my ($passfile) = @_;
+	local $ENV{PGPASSFILE} = $passfile;
+	local $ENV{PGPASSWORD};
+	delete $ENV{PGPASSWORD};
+	my $out = `$GovTest::PGBIN/psql -X -w -At -h 127.0.0.1 -p $ENV{GOVLEDGER_PG_PORT} -U postgres -d govledger -c 'SELECT 42' 2>&1`;
+	return ($? >> 8, $out);
+}
+
+my @st = stat("$var/pg/sock");
+is(sprintf('%o', $st[2] & 07777), '700', 'the socket directory is mode 0700');
+is(scalar(getpwuid($st[4])), $GovTest::RUNAS, "... and belongs to $GovTest::RUNAS");
+is(sprintf('%o', (stat("$var/pgpass"))[2] & 07777), '600', 'var/pgpass is mode 0600');
+my ($tcp_rc, $tcp_out) = tcp_select("$var/no-such-pgpass");
+isnt($tcp_rc, 0, 'over TCP without a password: refused');
+like($tcp_out, qr/password/, '... asking for a password') or diag($tcp_out);
+($tcp_rc, $tcp_out) = tcp_select("$var/pgpass");
+is($tcp_out, "42\n", 'over TCP with var/pgpass: connected') or diag($tcp_out);
+
+# a stack made by an earlier build trusted every connection: the next
+# start restricts it, without a restart
+open(my $hba, '>', "$var/pg/data/pg_hba.conf") or die "pg_hba.conf: $!";
+print $hba "local all all trust\nhost all all 127.0.0.1/32 trust\n";
+close($hba);
+system("$GovTest::PGBIN/psql -X -q -At -h $var/pg/sock -p $ENV{GOVLEDGER_PG_PORT} -U postgres -d postgres -c 'SELECT pg_reload_conf()' >/dev/null");
+chmod(0755, "$var/pg/sock");
+($tcp_rc, $tcp_out) = tcp_select("$var/no-such-pgpass");
+is($tcp_out, "42\n", 'an older stack, simulated: TCP without a password');
+$pid = postmaster_pid();
+($rc, $out) = run('start');
+is($rc, 0, 'start on the older stack') or diag($out);
+($tcp_rc, $tcp_out) = tcp_select("$var/no-such-pgpass");
+isnt($tcp_rc, 0, '... restricts TCP to the password again');
+is(sprintf('%o', (stat("$var/pg/sock"))[2] & 07777), '700', '... and the socket directory to 0700');
+is(postmaster_pid(), $pid, '... without restarting PostgreSQL');
+($tcp_rc, $tcp_out) = tcp_select("$var/pgpass");
+is($tcp_out, "42\n", '... and the password in var/pgpass still works');
 
 # a database made by an earlier build, whose schema differs from this one's
 # (the extension's version did not change): refused, saying what to do
