@@ -11,16 +11,20 @@
  * one that has none.  A sealer in a database without the extension exits
  * at once with status 0 (not restarted; the launcher tries that database
  * again later), so databases without govledger cost one short connection
- * now and then.  A sealer that fails exits with status 1 and is restarted
- * by the postmaster after a second.  A log whose seal fails is logged and
- * skipped for ten seconds while the other logs go on being sealed.
+ * now and then.  A sealer that stops otherwise is started again by the
+ * launcher, a second after it stopped at the earliest, and only while its
+ * database exists: the postmaster restarts none, since a sealer whose
+ * database was dropped would fail and be restarted for ever.  A log whose
+ * seal fails is logged and skipped for ten seconds while the other logs go
+ * on being sealed.
  *
  * Each round is one transaction per log, taking the log's seal lock
  * without waiting: a concurrent govledger.seal() simply wins.  About once
  * a second the sealer also vacuums the queue govledger.unsealed, so that
- * seals do not rescan the rows earlier seals deleted.  A sealer
- * stays connected to its database, so DROP DATABASE of a database using
- * govledger needs WITH (FORCE) (PostgreSQL 13 and later).
+ * seals do not rescan the rows earlier seals deleted.  A sealer stays
+ * connected to its database; DROP DATABASE stops it first (an object
+ * access hook, which runs before the drop counts the sessions still
+ * connected), so the drop does not fail for its sake.
  *
  * Copyright (c) 2026, govledger contributors
  *
@@ -36,6 +40,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/objectaccess.h"
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
 #include "commands/vacuum.h"
@@ -50,6 +55,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -70,6 +76,20 @@ static int	gov_seal_idle_interval = 1000;
 
 #define LAUNCHER_NAP_MS		2000
 #define RETRY_MS			10000
+
+/*
+ * A sealer that stopped is started again this long after the launcher saw
+ * it stop at the earliest: a DROP DATABASE that stopped it is over by
+ * then, and a new sealer would otherwise keep it waiting for the database
+ * lock until it failed with "being accessed by other users".
+ */
+#define RESTART_DELAY_MS	1000
+
+#define SEALER_TYPE			"govledger sealer"
+
+static object_access_hook_type prev_object_access = NULL;
+static void gov_object_access(ObjectAccessType access, Oid classId,
+							  Oid objectId, int subId, void *arg);
 
 /*
  * How often the sealer vacuums the queue.  Every seal deletes what it
@@ -128,6 +148,8 @@ GovWorkerRegister(void)
 							NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	prev_object_access = object_access_hook;
+	object_access_hook = gov_object_access;
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -144,7 +166,7 @@ typedef struct DbSlot
 	Oid			dboid;
 	BackgroundWorkerHandle *handle;
 	TimestampTz next_try;
-	bool		seen;
+	bool		listed;			/* in this round's list of databases */
 } DbSlot;
 
 static DbSlot slots[MAX_DATABASES];
@@ -180,18 +202,21 @@ ensure_sealer(DbSlot *s, TimestampTz now)
 			return;
 		pfree(s->handle);
 		s->handle = NULL;
+		s->next_try = Max(s->next_try,
+						  TimestampTzPlusMilliseconds(now, RESTART_DELAY_MS));
 	}
 	if (now < s->next_try)
 		return;
+	/* one that exits soon after starting (no govledger there) waits longer */
 	s->next_try = TimestampTzPlusMilliseconds(now, RETRY_MS);
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	w.bgw_restart_time = 1;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(w.bgw_library_name, BGW_MAXLEN, "govledger");
 	snprintf(w.bgw_function_name, BGW_MAXLEN, "GovSealerMain");
-	snprintf(w.bgw_name, BGW_MAXLEN, "govledger sealer %u", s->dboid);
-	snprintf(w.bgw_type, BGW_MAXLEN, "govledger sealer");
+	snprintf(w.bgw_name, BGW_MAXLEN, SEALER_TYPE " %u", s->dboid);
+	snprintf(w.bgw_type, BGW_MAXLEN, SEALER_TYPE);
 	w.bgw_main_arg = ObjectIdGetDatum(s->dboid);
 	w.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&w, &s->handle))
@@ -200,6 +225,70 @@ ensure_sealer(DbSlot *s, TimestampTz now)
 		ereport(LOG,
 				(errmsg("govledger: could not start a sealer for database %u (max_worker_processes?)",
 						s->dboid)));
+	}
+}
+
+/*
+ * Forget the databases that were dropped (or no longer accept
+ * connections) once their sealer has stopped, so that their slots serve
+ * databases created later.
+ */
+static void
+forget_unlisted(void)
+{
+	int			i = 0;
+
+	while (i < nslots)
+	{
+		DbSlot	   *s = &slots[i];
+		pid_t		pid;
+
+		if (s->listed ||
+			(s->handle != NULL &&
+			 GetBackgroundWorkerPid(s->handle, &pid) != BGWH_STOPPED))
+		{
+			i++;
+			continue;
+		}
+		if (s->handle != NULL)
+			pfree(s->handle);
+		slots[i] = slots[--nslots];
+	}
+}
+
+/*
+ * Object access hook: before DROP DATABASE counts the sessions still
+ * connected to the database, stop its sealer (pg_terminate_backend's
+ * signal), so that the drop does not fail with "database is being
+ * accessed by other users".  The hook runs once the dropping role's
+ * ownership has been checked; should the drop fail for another reason,
+ * the launcher starts the sealer again.
+ */
+static void
+gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	int			n;
+	int			i;
+
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+	if (access != OAT_DROP || classId != DatabaseRelationId)
+		return;
+
+	n = pgstat_fetch_stat_numbackends();
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be = local ? &local->backendStatus : NULL;
+		const char *type;
+
+		if (be == NULL || be->st_databaseid != objectId ||
+			be->st_backendType != B_BG_WORKER)
+			continue;
+		type = GetBackgroundWorkerTypeByPid(be->st_procpid);
+		if (type != NULL && strcmp(type, SEALER_TYPE) == 0)
+			(void) kill(be->st_procpid, SIGTERM);
 	}
 }
 
@@ -236,13 +325,19 @@ launcher_round(void)
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(cxt);
 
+	for (i = 0; i < nslots; i++)
+		slots[i].listed = false;
 	for (i = 0; i < ndbs; i++)
 	{
 		DbSlot	   *s = slot_for(dbs[i]);
 
 		if (s)
+		{
+			s->listed = true;
 			ensure_sealer(s, now);
+		}
 	}
+	forget_unlisted();
 }
 
 void

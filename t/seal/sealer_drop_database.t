@@ -1,0 +1,131 @@
+#!/usr/bin/perl
+#
+# sealer_drop_database.t
+#   The background sealer of a database does not stand in the way of
+#   DROP DATABASE, and does not outlive it: a plain DROP DATABASE stops
+#   the sealer and succeeds; after DROP DATABASE ... WITH (FORCE) nothing
+#   tries to start a sealer for the database that is gone (the postmaster
+#   used to restart it every second, for ever, each failing with
+#   "database ... does not exist").  A sealer that stops otherwise, or
+#   that a failed drop stopped, is started again by the launcher.
+#   A cluster of its own, whose log is read.
+#
+# Copyright (c) 2026, govledger contributors
+
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use GovTest;
+
+my $pg = GovTest::new_cluster(db => undef);
+
+# pid of the sealer of database $db, waiting up to $secs seconds for one
+# other than $not
+sub sealer_pid
+{
+	my ($db, $secs, $not) = @_;
+	my $pid = '';
+
+	for (1 .. $secs * 10)
+	{
+		$pid = $pg->psql(qq{SELECT pid FROM pg_stat_activity
+			WHERE backend_type = 'govledger sealer' AND datname = '$db'}, db => 'postgres');
+		return $pid if $pid ne '' && (!defined $not || $pid ne $not);
+		select(undef, undef, undef, 0.1);
+	}
+	return '';
+}
+
+sub make_db
+{
+	my ($db) = @_;
+
+	$pg->psql("CREATE DATABASE $db", db => 'postgres');
+	$pg->psql(q{CREATE EXTENSION govledger CASCADE;
+		CREATE TABLE t (id int PRIMARY KEY);
+		SELECT govledger.protect('t')}, db => $db);
+}
+
+sub log_size { return -s $pg->logfile; }
+
+sub log_since
+{
+	my ($offset) = @_;
+
+	open(my $fh, '<', $pg->logfile) or die $pg->logfile . ": $!";
+	seek($fh, $offset, 0);
+	local $/;
+	return <$fh> // '';
+}
+
+# a plain DROP DATABASE
+make_db('drop_plain');
+ok(sealer_pid('drop_plain', 20), 'a database with govledger gets a sealer');
+my $err;
+my $t0 = time();
+my $ok = defined $pg->psql('DROP DATABASE drop_plain', db => 'postgres',
+						   allow_error => 1, error => \$err);
+ok($ok, 'DROP DATABASE without FORCE succeeds although the sealer was connected')
+	or diag($err);
+cmp_ok(time() - $t0, '<', 5, '... at once, not after the drop waited for it');
+
+# DROP DATABASE ... WITH (FORCE): nothing restarts a sealer for it
+make_db('drop_force');
+ok(sealer_pid('drop_force', 20), 'a second database gets its sealer');
+my $oid = $pg->psql("SELECT oid FROM pg_database WHERE datname = 'drop_force'", db => 'postgres');
+my $offset = log_size();
+$pg->psql('DROP DATABASE drop_force WITH (FORCE)', db => 'postgres');
+sleep(5);
+my $after = log_since($offset);
+my $missing = () = $after =~ /database $oid does not exist/g;
+is($missing, 0, 'after DROP DATABASE WITH (FORCE), no sealer is started for the dropped database')
+	or diag($after);
+
+# the launcher goes on serving: a new database, a sealer that stops
+make_db('still_served');
+my $pid = sealer_pid('still_served', 20);
+ok($pid, 'a database created afterwards gets its sealer');
+$pg->psql("SELECT pg_terminate_backend($pid)", db => 'postgres');
+my $pid2 = sealer_pid('still_served', 20, $pid);
+ok($pid2, 'a sealer that was stopped is started again by the launcher');
+$pg->psql('INSERT INTO t SELECT generate_series(1, 100)', db => 'still_served');
+my $left;
+for (1 .. 100)
+{
+	$left = $pg->psql('SELECT count(*) FROM govledger.unsealed', db => 'still_served');
+	last if $left eq '0';
+	select(undef, undef, undef, 0.1);
+}
+is($left, '0', '... and seals');
+
+# a drop that fails (another session is connected) stops the sealer for
+# nothing; it comes back
+my $holder = $pg->host;
+my $port = $pg->port;
+my $bg = fork() // die "fork: $!";
+if ($bg == 0)
+{
+	open(STDOUT, '>', '/dev/null');
+	open(STDERR, '>', '/dev/null');
+	exec("$GovTest::PGBIN/psql", '-X', '-q', '-h', $holder, '-p', $port, '-U', 'postgres',
+		 '-d', 'still_served', '-c', 'SELECT pg_sleep(15)');
+	exit 1;
+}
+for (1 .. 100)
+{
+	last if $pg->psql(q{SELECT count(*) FROM pg_stat_activity
+		WHERE datname = 'still_served' AND query LIKE '%pg_sleep%'
+		  AND pid <> pg_backend_pid()}, db => 'postgres') eq '1';
+	select(undef, undef, undef, 0.1);
+}
+$ok = defined $pg->psql('DROP DATABASE still_served', db => 'postgres',
+						allow_error => 1, error => \$err);
+ok(!$ok && $err =~ /is being accessed by other users/,
+   'DROP DATABASE with another session connected fails as usual') or diag($err);
+ok(sealer_pid('still_served', 20, $pid2), '... and the sealer it stopped is started again');
+kill('TERM', $bg);
+waitpid($bg, 0);
+
+done_testing();
