@@ -344,7 +344,7 @@ FROM demo_person p JOIN demo_company c USING (n) WHERE n = 6 \gset
 \! sh "$GL_ROOT/sql/demo/make_tokens.sh" "$GL_DEMO/jwt" citizen-6 "$GL_DISTRICT"
 \o :var_dir/banner.txt
 SELECT format($banner$
-Demo data: %s citizens, %s companies, %s applications over the last year
+Demo data as loaded: %s citizens, %s companies, %s applications over the last year
 (online share %s%% in the first full month, %s%% in the last).
 
 Demo tokens (30 days) are in %s/jwt/tokens.env; load them with
@@ -354,6 +354,7 @@ The licence journey (citizen-6 owns the gallery company %s):
   curl -s -X POST http://127.0.0.1:8080/api/applications \
     -H "Authorization: Bearer $CITIZEN_TOKEN" -H 'Content-Type: application/json' \
     -d '{"service":"art_gallery_licence","district":"%s","id_number":"%s","company_code":"%s"}'
+  # its answer's "reference" goes where REFERENCE is below
   curl -s http://127.0.0.1:8080/api/applications -H "Authorization: Bearer $CITIZEN_TOKEN"
   curl -s http://127.0.0.1:8080/api/officer/queue -H "Authorization: Bearer $OFFICER_TOKEN"
   curl -s -X POST http://127.0.0.1:8080/api/officer/applications/REFERENCE/open \
@@ -361,6 +362,7 @@ The licence journey (citizen-6 owns the gallery company %s):
   curl -s -X POST http://127.0.0.1:8080/api/officer/applications/REFERENCE/decision \
     -H "Authorization: Bearer $OFFICER_TOKEN" -H 'Content-Type: application/json' \
     -d '{"outcome":"approve","reason":"identity and company attested"}'
+  # its answer's "licence_no" goes where LICENCE_NO is below
   curl -s http://127.0.0.1:8080/public/licences/LICENCE_NO
   curl -s http://127.0.0.1:8080/api/me/access-log -H "Authorization: Bearer $CITIZEN_TOKEN"
   curl -s http://127.0.0.1:8080/public/checkpoint
