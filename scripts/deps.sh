@@ -62,8 +62,13 @@ if [ -n "$missing" ]; then
 	fi
 fi
 
-# the unprivileged user that owns PostgreSQL clusters and nginx workers
-if ! id govledger >/dev/null 2>&1; then
-	$SUDO useradd --system --home-dir /nonexistent --no-create-home \
-		--shell /usr/sbin/nologin govledger
-fi
+# the unprivileged user that owns PostgreSQL clusters (and the workers of
+# the tests' nginx), and the one the workers of `make run`'s nginx run as:
+# they parse what the network sends, so they own neither the data nor the
+# log keys, and may log in only as the gateway's role
+for u in govledger govledger-web; do
+	if ! id "$u" >/dev/null 2>&1; then
+		$SUDO useradd --system --home-dir /nonexistent --no-create-home \
+			--shell /usr/sbin/nologin "$u"
+	fi
+done

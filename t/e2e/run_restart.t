@@ -4,9 +4,10 @@
 # running stack keeps PostgreSQL running, unless the extension library was
 # replaced since the server started: the library is preloaded, so a server
 # left running would go on with the old one.  A database whose govledger
-# schema differs from this build's is refused with what to do.  Only
-# govledger and root may use the socket; TCP needs the password in
-# var/pgpass, also on a stack an earlier build left trusting everyone.
+# schema differs from this build's is refused with what to do.  On the
+# socket, root and govledger log in as postgres and nginx's workers only as
+# the gateway; TCP needs the password in var/pgpass; also on a stack an
+# earlier build left trusting everyone.
 # A private instance (its own var directory and ports), stopped at the end.
 
 use strict;
@@ -98,8 +99,9 @@ is(recorded_digest(), installed_digest(), 'and the digest it started with is rec
 ($rc, $out) = run('start');
 unlike($out, qr/restarting/, 'the next start leaves it running again');
 
-# who may connect: over the socket only govledger and root (its
-# directory's mode), over TCP only with the password in var/pgpass
+# who may connect: the socket's directory admits govledger, root and
+# nginx's workers, whose user logs in only as the gateway's role; over TCP
+# only with the password in var/pgpass
 sub tcp_select
 {
 	my ($passfile) = @_;
@@ -111,8 +113,24 @@ sub tcp_select
 }
 
 my @st = stat("$var/pg/sock");
-is(sprintf('%o', $st[2] & 07777), '700', 'the socket directory is mode 0700');
-is(scalar(getpwuid($st[4])), $GovTest::RUNAS, "... and belongs to $GovTest::RUNAS");
+is(sprintf('%o', $st[2] & 07777), '750', 'the socket directory is mode 0750');
+is(scalar(getpwuid($st[4])) . ':' . scalar(getgrgid($st[5])), "$GovTest::RUNAS:govledger-web",
+   "... owned by $GovTest::RUNAS, group govledger-web (nginx's workers)");
+
+# on the socket the operating system user decides the role
+sub socket_select_as
+{
+	my ($os_user, $role) = @_;
+	my $out = `runuser -u $os_user -- $GovTest::PGBIN/psql -X -w -At -h $var/pg/sock -p $ENV{GOVLEDGER_PG_PORT} -U $role -d govledger -c 'SELECT 42' 2>&1`;
+	return ($? >> 8, $out);
+}
+my ($sock_rc, $sock_out) = socket_select_as('govledger-web', 'govledger_gateway');
+is($sock_out, "42\n", "nginx's workers' user logs in as govledger_gateway") or diag($sock_out);
+($sock_rc, $sock_out) = socket_select_as('govledger-web', 'postgres');
+isnt($sock_rc, 0, '... but not as postgres');
+like($sock_out, qr/Peer authentication failed/, '... refused by peer authentication') or diag($sock_out);
+($sock_rc, $sock_out) = socket_select_as('nobody', 'postgres');
+like($sock_out, qr/Permission denied/, 'any other user cannot reach the socket') or diag($sock_out);
 is(sprintf('%o', (stat("$var/pgpass"))[2] & 07777), '600', 'var/pgpass is mode 0600');
 my ($tcp_rc, $tcp_out) = tcp_select("$var/no-such-pgpass");
 isnt($tcp_rc, 0, 'over TCP without a password: refused');
@@ -134,7 +152,9 @@ $pid = postmaster_pid();
 is($rc, 0, 'start on the older stack') or diag($out);
 ($tcp_rc, $tcp_out) = tcp_select("$var/no-such-pgpass");
 isnt($tcp_rc, 0, '... restricts TCP to the password again');
-is(sprintf('%o', (stat("$var/pg/sock"))[2] & 07777), '700', '... and the socket directory to 0700');
+is(sprintf('%o', (stat("$var/pg/sock"))[2] & 07777), '750', '... and the socket directory to 0750');
+($sock_rc, $sock_out) = socket_select_as('govledger-web', 'postgres');
+isnt($sock_rc, 0, "... and nginx's workers' user to the gateway's role");
 is(postmaster_pid(), $pid, '... without restarting PostgreSQL');
 ($tcp_rc, $tcp_out) = tcp_select("$var/pgpass");
 is($tcp_out, "42\n", '... and the password in var/pgpass still works');
