@@ -24,7 +24,8 @@
  * seals do not rescan the rows earlier seals deleted.  A sealer stays
  * connected to its database; DROP DATABASE stops it first (an object
  * access hook, which runs before the drop counts the sessions still
- * connected), so the drop does not fail for its sake.
+ * connected), so the drop does not fail for its sake.  A launcher that was
+ * restarted leaves alone the sealers its predecessor started.
  *
  * Copyright (c) 2026, govledger contributors
  *
@@ -54,6 +55,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
@@ -78,12 +80,18 @@ static int	gov_seal_idle_interval = 1000;
 #define RETRY_MS			10000
 
 /*
- * A sealer that stopped is started again this long after the launcher saw
- * it stop at the earliest: a DROP DATABASE that stopped it is over by
- * then, and a new sealer would otherwise keep it waiting for the database
- * lock until it failed with "being accessed by other users".
+ * A sealer that stopped after running at least MIN_LIFE_MS is started
+ * again RESTART_DELAY_MS after the launcher saw it stop; one that stopped
+ * sooner (no govledger in its database, or failing at once) RETRY_MS after
+ * it was started.  The delay lets a DROP DATABASE that stopped the sealer
+ * finish first: a sealer started meanwhile would wait for the drop's
+ * database lock and then fail once, "database ... does not exist".
  */
 #define RESTART_DELAY_MS	1000
+#define MIN_LIFE_MS			2000
+
+/* How long DROP DATABASE waits for the sealer it stopped to exit */
+#define DROP_WAIT_MS		5000
 
 #define SEALER_TYPE			"govledger sealer"
 
@@ -165,8 +173,10 @@ typedef struct DbSlot
 {
 	Oid			dboid;
 	BackgroundWorkerHandle *handle;
+	TimestampTz started_at;
 	TimestampTz next_try;
 	bool		listed;			/* in this round's list of databases */
+	bool		foreign;		/* a sealer not started by us runs there */
 } DbSlot;
 
 static DbSlot slots[MAX_DATABASES];
@@ -202,12 +212,12 @@ ensure_sealer(DbSlot *s, TimestampTz now)
 			return;
 		pfree(s->handle);
 		s->handle = NULL;
-		s->next_try = Max(s->next_try,
-						  TimestampTzPlusMilliseconds(now, RESTART_DELAY_MS));
+		if (TimestampDifferenceExceeds(s->started_at, now, MIN_LIFE_MS))
+			s->next_try = TimestampTzPlusMilliseconds(now, RESTART_DELAY_MS);
 	}
-	if (now < s->next_try)
+	if (now < s->next_try || s->foreign)
 		return;
-	/* one that exits soon after starting (no govledger there) waits longer */
+	s->started_at = now;
 	s->next_try = TimestampTzPlusMilliseconds(now, RETRY_MS);
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -257,6 +267,37 @@ forget_unlisted(void)
 }
 
 /*
+ * Pids of the sealers connected to database dboid (any database when
+ * InvalidOid) and their databases, from the backend status array; at
+ * most max.  Call inside a transaction: the array is read once in each.
+ */
+static int
+running_sealers(Oid dboid, pid_t *pids, Oid *dbs, int max)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+	int			found = 0;
+	int			i;
+
+	for (i = 1; i <= n && found < max; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be = local ? &local->backendStatus : NULL;
+		const char *type;
+
+		if (be == NULL || be->st_backendType != B_BG_WORKER ||
+			(OidIsValid(dboid) && be->st_databaseid != dboid))
+			continue;
+		type = GetBackgroundWorkerTypeByPid(be->st_procpid);
+		if (type == NULL || strcmp(type, SEALER_TYPE) != 0)
+			continue;
+		pids[found] = be->st_procpid;
+		dbs[found] = be->st_databaseid;
+		found++;
+	}
+	return found;
+}
+
+/*
  * Object access hook: before DROP DATABASE counts the sessions still
  * connected to the database, stop its sealer (pg_terminate_backend's
  * signal), so that the drop does not fail with "database is being
@@ -268,27 +309,36 @@ static void
 gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				  int subId, void *arg)
 {
+	pid_t		pids[8];
+	Oid			dbs[8];
 	int			n;
 	int			i;
+	int			waited;
 
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
 	if (access != OAT_DROP || classId != DatabaseRelationId)
 		return;
 
-	n = pgstat_fetch_stat_numbackends();
-	for (i = 1; i <= n; i++)
-	{
-		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
-		PgBackendStatus *be = local ? &local->backendStatus : NULL;
-		const char *type;
+	n = running_sealers(objectId, pids, dbs, lengthof(pids));
+	for (i = 0; i < n; i++)
+		(void) kill(pids[i], SIGTERM);
 
-		if (be == NULL || be->st_databaseid != objectId ||
-			be->st_backendType != B_BG_WORKER)
-			continue;
-		type = GetBackgroundWorkerTypeByPid(be->st_procpid);
-		if (type != NULL && strcmp(type, SEALER_TYPE) == 0)
-			(void) kill(be->st_procpid, SIGTERM);
+	/*
+	 * Wait for them to exit: WITH (FORCE) would otherwise try to terminate
+	 * them too, which a database owner who is not a superuser may not do.
+	 */
+	for (waited = 0; n > 0 && waited < DROP_WAIT_MS; waited += 10)
+	{
+		bool		left = false;
+
+		for (i = 0; i < n; i++)
+			if (BackendPidGetProc(pids[i]) != NULL)
+				left = true;
+		if (!left)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10 * 1000L);
 	}
 }
 
@@ -303,6 +353,9 @@ launcher_round(void)
 	MemoryContext cxt = CurrentMemoryContext;
 	Oid			dbs[MAX_DATABASES];
 	int			ndbs = 0;
+	pid_t		running[MAX_DATABASES];
+	Oid			running_db[MAX_DATABASES];
+	int			nrunning;
 	int			i;
 
 	SetCurrentStatementStartTimestamp();
@@ -321,6 +374,7 @@ launcher_round(void)
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
+	nrunning = running_sealers(InvalidOid, running, running_db, MAX_DATABASES);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(cxt);
@@ -330,12 +384,18 @@ launcher_round(void)
 	for (i = 0; i < ndbs; i++)
 	{
 		DbSlot	   *s = slot_for(dbs[i]);
+		int			j;
 
-		if (s)
-		{
-			s->listed = true;
-			ensure_sealer(s, now);
-		}
+		if (s == NULL)
+			continue;
+		s->listed = true;
+		/* one started by an earlier launcher (this one was restarted) */
+		s->foreign = false;
+		if (s->handle == NULL)
+			for (j = 0; j < nrunning; j++)
+				if (running_db[j] == s->dboid)
+					s->foreign = true;
+		ensure_sealer(s, now);
 	}
 	forget_unlisted();
 }
