@@ -24,8 +24,11 @@
  * seals do not rescan the rows earlier seals deleted.  A sealer stays
  * connected to its database; DROP DATABASE stops it first (an object
  * access hook, which runs before the drop counts the sessions still
- * connected), so the drop does not fail for its sake.  A launcher that was
- * restarted leaves alone the sealers its predecessor started.
+ * connected), so the drop does not fail for its sake; so do ALTER
+ * DATABASE ... RENAME and SET TABLESPACE and CREATE DATABASE ... TEMPLATE
+ * (a utility hook), which also require the database's sessions gone.  A
+ * launcher that was restarted leaves alone the sealers its predecessor
+ * started.
  *
  * Copyright (c) 2026, govledger contributors
  *
@@ -43,6 +46,8 @@
 #include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
@@ -57,6 +62,8 @@
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -96,8 +103,17 @@ static int	gov_seal_idle_interval = 1000;
 #define SEALER_TYPE			"govledger sealer"
 
 static object_access_hook_type prev_object_access = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
 static void gov_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
+static void gov_worker_process_utility(PlannedStmt *pstmt,
+									   const char *queryString,
+									   bool readOnlyTree,
+									   ProcessUtilityContext context,
+									   ParamListInfo params,
+									   QueryEnvironment *queryEnv,
+									   DestReceiver *dest,
+									   QueryCompletion *qc);
 
 /*
  * How often the sealer vacuums the queue.  Every seal deletes what it
@@ -158,6 +174,8 @@ GovWorkerRegister(void)
 		return;
 	prev_object_access = object_access_hook;
 	object_access_hook = gov_object_access;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = gov_worker_process_utility;
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -298,16 +316,16 @@ running_sealers(Oid dboid, pid_t *pids, Oid *dbs, int max)
 }
 
 /*
- * Object access hook: before DROP DATABASE counts the sessions still
- * connected to the database, stop its sealer (pg_terminate_backend's
- * signal), so that the drop does not fail with "database is being
- * accessed by other users".  The hook runs once the dropping role's
- * ownership has been checked; should the drop fail for another reason,
- * the launcher starts the sealer again.
+ * Stop the sealers of database dboid (pg_terminate_backend's signal) and
+ * wait for them to exit, so that a statement that requires the
+ * database's sessions gone does not fail with "database is being accessed
+ * by other users", nor, WITH (FORCE), try to terminate them itself, which
+ * a database owner who is not a superuser may not do.  Should the
+ * statement fail for another reason, the launcher starts the sealer
+ * again.
  */
 static void
-gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
-				  int subId, void *arg)
+stop_sealers(Oid dboid)
 {
 	pid_t		pids[8];
 	Oid			dbs[8];
@@ -315,19 +333,9 @@ gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	int			i;
 	int			waited;
 
-	if (prev_object_access)
-		prev_object_access(access, classId, objectId, subId, arg);
-	if (access != OAT_DROP || classId != DatabaseRelationId)
-		return;
-
-	n = running_sealers(objectId, pids, dbs, lengthof(pids));
+	n = running_sealers(dboid, pids, dbs, lengthof(pids));
 	for (i = 0; i < n; i++)
 		(void) kill(pids[i], SIGTERM);
-
-	/*
-	 * Wait for them to exit: WITH (FORCE) would otherwise try to terminate
-	 * them too, which a database owner who is not a superuser may not do.
-	 */
 	for (waited = 0; n > 0 && waited < DROP_WAIT_MS; waited += 10)
 	{
 		bool		left = false;
@@ -340,6 +348,85 @@ gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(10 * 1000L);
 	}
+}
+
+/*
+ * Object access hook: DROP DATABASE calls it after checking that the
+ * dropping role owns the database and before it counts the sessions still
+ * connected to it.
+ */
+static void
+gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+	if (access == OAT_DROP && classId == DatabaseRelationId)
+		stop_sealers(objectId);
+}
+
+/* The value of option name of a statement's DefElem list, or NULL */
+static const char *
+string_option(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, name) == 0 && d->arg != NULL &&
+			IsA(d->arg, String))
+			return strVal(d->arg);
+	}
+	return NULL;
+}
+
+/*
+ * The database whose sessions the utility statement requires gone, apart
+ * from DROP DATABASE: the one ALTER DATABASE ... RENAME or SET TABLESPACE
+ * changes, the template CREATE DATABASE copies.  Only one the current
+ * role owns (as those statements require, but for templates, which have
+ * no sealer); InvalidOid otherwise.
+ */
+static Oid
+database_to_leave(Node *stmt)
+{
+	const char *name = NULL;
+	Oid			dboid;
+
+	if (IsA(stmt, RenameStmt) &&
+		((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
+		name = ((RenameStmt *) stmt)->subname;
+	else if (IsA(stmt, CreatedbStmt))
+		name = string_option(((CreatedbStmt *) stmt)->options, "template");
+	else if (IsA(stmt, AlterDatabaseStmt) &&
+			 string_option(((AlterDatabaseStmt *) stmt)->options, "tablespace"))
+		name = ((AlterDatabaseStmt *) stmt)->dbname;
+	if (name == NULL)
+		return InvalidOid;
+	dboid = get_database_oid(name, true);
+	if (!OidIsValid(dboid) || !pg_database_ownercheck(dboid, GetUserId()))
+		return InvalidOid;
+	return dboid;
+}
+
+static void
+gov_worker_process_utility(PlannedStmt *pstmt, const char *queryString,
+						   bool readOnlyTree, ProcessUtilityContext context,
+						   ParamListInfo params, QueryEnvironment *queryEnv,
+						   DestReceiver *dest, QueryCompletion *qc)
+{
+	Oid			dboid = database_to_leave(pstmt->utilityStmt);
+
+	if (OidIsValid(dboid))
+		stop_sealers(dboid);
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
 }
 
 /* Scan pg_database and make sure each connectable database has a sealer. */

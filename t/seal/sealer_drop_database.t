@@ -9,7 +9,9 @@
 #   "database ... does not exist"), also when the owner dropping it is
 #   not a superuser.  A sealer that stops otherwise, or that a failed drop
 #   stopped, is started again by the launcher, and a restarted launcher
-#   starts no second sealer.
+#   starts no second sealer.  ALTER DATABASE ... RENAME and SET
+#   TABLESPACE and CREATE DATABASE ... TEMPLATE, which also require the
+#   database's sessions gone, succeed as well.
 #   A cluster of its own, whose log is read.
 #
 # Copyright (c) 2026, govledger contributors
@@ -168,5 +170,23 @@ sleep(5);
 is($pg->psql(q{SELECT count(*) FROM pg_stat_activity
 	WHERE backend_type = 'govledger sealer' AND datname = 'still_served'}, db => 'postgres'),
    '1', '... which starts no second sealer beside the running one');
+
+# the other statements that require a database's sessions gone
+my $sealer = sealer_pid('still_served', 20);
+$ok = defined $pg->psql('ALTER DATABASE still_served RENAME TO renamed_db', db => 'postgres',
+						allow_error => 1, error => \$err);
+ok($ok, 'ALTER DATABASE ... RENAME of a database with a sealer succeeds') or diag($err);
+ok(sealer_pid('renamed_db', 20), '... and the database has its sealer again');
+$ok = defined $pg->psql('CREATE DATABASE copied_db TEMPLATE renamed_db', db => 'postgres',
+						allow_error => 1, error => \$err);
+ok($ok, 'CREATE DATABASE ... TEMPLATE a database with a sealer succeeds') or diag($err);
+ok(sealer_pid('renamed_db', 20), '... and the template has its sealer again');
+ok(sealer_pid('copied_db', 20), '... and so does the copy');
+my $ts_dir = GovTest::make_runas_dir($pg->dir . '/ts', 0700);
+$pg->psql("CREATE TABLESPACE other_ts LOCATION '$ts_dir'", db => 'postgres');
+$ok = defined $pg->psql('ALTER DATABASE copied_db SET TABLESPACE other_ts', db => 'postgres',
+						allow_error => 1, error => \$err);
+ok($ok, 'ALTER DATABASE ... SET TABLESPACE of a database with a sealer succeeds') or diag($err);
+ok(sealer_pid('copied_db', 20), '... and the database has its sealer again');
 
 done_testing();
