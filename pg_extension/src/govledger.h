@@ -161,6 +161,8 @@ extern bool GovTypeSupported(Oid typid, GovTypeKind *kind, bool *is_array,
 
 /* ledger_trigger.c */
 extern void GovTriggerInit(void);
+extern int	GovDeferredMark(void);
+extern void GovDeferredRecordSince(int from);
 
 /* seal_wake.c: waking the background sealer when entries were committed */
 typedef struct GovWakeSlot GovWakeSlot;

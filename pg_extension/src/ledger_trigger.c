@@ -38,7 +38,6 @@
 #include "fmgr.h"
 #include "nodes/plannodes.h"
 #include "storage/proc.h"
-#include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -58,7 +57,6 @@
 static bool running_may_skip = false;
 static int	running_depth = 0;
 static ExecutorRun_hook_type prev_executor_run = NULL;
-static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /*
  * The transaction during which the library was loaded, if it was loaded
@@ -257,21 +255,24 @@ gov_executor_run(QueryDesc *qd, ScanDirection dir, uint64 count,
 	record_deferred(from);
 }
 
-static void
-gov_process_utility(PlannedStmt *pstmt, const char *queryString,
-					bool readOnlyTree, ProcessUtilityContext context,
-					ParamListInfo params, QueryEnvironment *queryEnv,
-					DestReceiver *dest, QueryCompletion *qc)
+/*
+ * GovDeferredMark
+ *		Before a utility statement (COPY FROM and the like): where its
+ *		notes will start.  Nothing noted survives a transaction's end.
+ */
+int
+GovDeferredMark(void)
 {
-	/* COPY FROM and the like; nothing noted survives a transaction's end */
-	int			from = IsTransactionState() ? ndeferred : 0;
+	return IsTransactionState() ? ndeferred : 0;
+}
 
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+/*
+ * GovDeferredRecordSince
+ *		After the utility statement: record the rows it noted, now stored.
+ */
+void
+GovDeferredRecordSince(int from)
+{
 	if (IsTransactionState() && !IsAbortedTransactionBlockState() &&
 		from <= ndeferred)
 		record_deferred(from);
@@ -313,14 +314,15 @@ deferred_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		ndeferred--;
 }
 
-/* Install the executor and utility hooks; called from _PG_init. */
+/*
+ * Install the executor hook; called from _PG_init.  The library's utility
+ * hook (govledger.c) calls GovDeferredMark and GovDeferredRecordSince.
+ */
 void
 GovTriggerInit(void)
 {
 	prev_executor_run = ExecutorRun_hook;
 	ExecutorRun_hook = gov_executor_run;
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = gov_process_utility;
 	if (IsTransactionState())
 		loaded_in_lxid = MyProc->lxid;
 }

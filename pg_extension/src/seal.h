@@ -114,6 +114,7 @@ extern int	GovTreeLookup(void *arg, int level, uint64_t index, uint8_t *out);
 
 /* worker.c */
 extern void GovWorkerRegister(void);
+extern void GovSealersLeaveFor(Node *stmt);
 
 /* sealcheck.c */
 extern void GovSealChecks(int32 only_log, List **results);

@@ -26,7 +26,8 @@
  * access hook, which runs before the drop counts the sessions still
  * connected), so the drop does not fail for its sake; so do ALTER
  * DATABASE ... RENAME and SET TABLESPACE and CREATE DATABASE ... TEMPLATE
- * (a utility hook), which also require the database's sessions gone.  A
+ * (the library's utility hook), which also require the database's sessions
+ * gone.  A
  * launcher that was restarted leaves alone the sealers its predecessor
  * started.
  *
@@ -62,7 +63,6 @@
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "tcop/tcopprot.h"
-#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
@@ -103,17 +103,11 @@ static int	gov_seal_idle_interval = 1000;
 #define SEALER_TYPE			"govledger sealer"
 
 static object_access_hook_type prev_object_access = NULL;
-static ProcessUtility_hook_type prev_process_utility = NULL;
 static void gov_object_access(ObjectAccessType access, Oid classId,
 							  Oid objectId, int subId, void *arg);
-static void gov_worker_process_utility(PlannedStmt *pstmt,
-									   const char *queryString,
-									   bool readOnlyTree,
-									   ProcessUtilityContext context,
-									   ParamListInfo params,
-									   QueryEnvironment *queryEnv,
-									   DestReceiver *dest,
-									   QueryCompletion *qc);
+
+/* Whether this process's cluster has sealers: the library was preloaded */
+static bool sealers_run = false;
 
 /*
  * How often the sealer vacuums the queue.  Every seal deletes what it
@@ -172,10 +166,9 @@ GovWorkerRegister(void)
 							NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	sealers_run = true;
 	prev_object_access = object_access_hook;
 	object_access_hook = gov_object_access;
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = gov_worker_process_utility;
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -411,22 +404,22 @@ database_to_leave(Node *stmt)
 	return dboid;
 }
 
-static void
-gov_worker_process_utility(PlannedStmt *pstmt, const char *queryString,
-						   bool readOnlyTree, ProcessUtilityContext context,
-						   ParamListInfo params, QueryEnvironment *queryEnv,
-						   DestReceiver *dest, QueryCompletion *qc)
+/*
+ * GovSealersLeaveFor
+ *		Before a utility statement: stop the sealers of the database it
+ *		requires without sessions, if any.  Called by the library's
+ *		utility hook (govledger.c).
+ */
+void
+GovSealersLeaveFor(Node *stmt)
 {
-	Oid			dboid = database_to_leave(pstmt->utilityStmt);
+	Oid			dboid;
 
+	if (!sealers_run)
+		return;
+	dboid = database_to_leave(stmt);
 	if (OidIsValid(dboid))
 		stop_sealers(dboid);
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
 }
 
 /* Scan pg_database and make sure each connectable database has a sealer. */
