@@ -23,7 +23,7 @@ use GovTest;
 my $root = abs_path(dirname(__FILE__) . '/../..');
 # the stack's var directory is the temporary directory itself, where t/run
 # finds and stops what a killed test left running
-my $var = GovTest::tempdir_runas('run-restart-XXXXXX');
+my $var = GovTest::tempdir_runas('run-restart');
 $ENV{GOVLEDGER_VAR} = $var;
 $ENV{GOVLEDGER_PG_PORT} = GovTest::free_port();
 do { $ENV{GOVLEDGER_HTTP_PORT} = GovTest::free_port() }

@@ -48,7 +48,7 @@ sub new
 		ports   => {},
 	}, $class;
 
-	$self->{prefix} = GovTest::tempdir_runas('ngx-XXXXXX');
+	$self->{prefix} = GovTest::tempdir_runas('ngx');
 	return $self;
 }
 

@@ -185,12 +185,14 @@ sub free_port
 	die "no free port found\n";
 }
 
-# A fresh temporary directory owned by $RUNAS, below $GOVLEDGER_TMP when set.
+# A fresh temporary directory named PREFIX-<six random characters>, owned
+# by $RUNAS, below $GOVLEDGER_TMP when set.
 sub tempdir_runas
 {
-	my ($template) = @_;
+	my ($prefix) = @_;
 	my $base = $ENV{GOVLEDGER_TMP} || '/tmp';
-	my $dir = tempdir(($template || 'govledger-XXXXXX'),
+	# File::Temp replaces the X's with random characters
+	my $dir = tempdir(($prefix || 'govledger') . '-XXXXXX',
 					  DIR => $base, CLEANUP => 0);
 
 	return make_runas_dir($dir, 0755);
@@ -277,7 +279,7 @@ sub new
 	my ($class, %opt) = @_;
 	my $self = bless {}, $class;
 
-	$self->{dir} = $opt{dir} || GovTest::tempdir_runas('pgcluster-XXXXXX');
+	$self->{dir} = $opt{dir} || GovTest::tempdir_runas('pgcluster');
 	$self->{port} = $opt{port} || GovTest::free_port();
 	$self->{preload} = exists $opt{preload} ? $opt{preload} : 'govledger';
 	$self->{conf} = $opt{conf} || [];

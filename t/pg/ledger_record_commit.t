@@ -29,7 +29,7 @@ sub sql { GovTest::psql($_[0], db => $db, %{ $_[1] // {} }) }
 sub script
 {
 	my ($text) = @_;
-	my $file = GovTest::tempdir_runas('rc-XXXXXX') . '/script.sql';
+	my $file = GovTest::tempdir_runas('rc') . '/script.sql';
 
 	open(my $fh, '>', $file) or die "$file: $!";
 	print $fh $text;
